@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 LIB = REPO / "rpa_vision"
 
 # DESIGN.md: ui -> rpa_vision.workflow -> capture/input/roi/embedding/fusion/index/finetune -> core
-MIDDLE = {"capture", "input", "roi", "embedding", "fusion", "index", "finetune", "perception"}
+MIDDLE = {"capture", "input", "roi", "embedding", "fusion", "index", "finetune", "perception", "locate"}
 TOP = {"workflow"}
 TOOLS = {"cli", "testbed", "__init__", "__main__"}
 
