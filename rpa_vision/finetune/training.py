@@ -1,0 +1,208 @@
+"""Training an adapter from examples: contrastive (InfoNCE) on base embeddings, held-out validation.
+
+Pure function of (base vectors, examples, config): the background thread, the CLI and the tests
+all call ``train_adapter``. torch is imported here, lazily, only when training runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rpa_vision.core.errors import RpaVisionError, ValidationError
+from rpa_vision.finetune.adapter import Adapter, l2_normalize
+from rpa_vision.finetune.examples import Example
+
+
+class TrainingSkipped(RpaVisionError):
+    """Training did not run (too few examples, one class only, cancelled); ``reason`` says why."""
+
+    exit_code = 1
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"training skipped: {reason}", reason=reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    min_examples: int = 4
+    val_fraction: float = 0.25
+    epochs: int = 150
+    lr: float = 0.01
+    temperature: float = 0.05
+    weight_decay: float = 1e-3  # pulls the residual back towards identity
+    threads: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.min_examples < 2:
+            raise ValidationError("min_examples must be >= 2", field="min_examples")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ValidationError("val_fraction must be in (0, 1)", field="val_fraction")
+        if self.epochs < 1 or self.lr <= 0 or self.temperature <= 0 or self.threads < 1:
+            raise ValidationError("epochs, lr, temperature and threads must be positive", field="config")
+
+
+@dataclass(frozen=True)
+class Triplets:
+    """Index arrays into a matrix of base vectors: anchor, positive and a padded negative set."""
+
+    anchor: np.ndarray  # (M,)
+    positive: np.ndarray  # (M,)
+    negatives: np.ndarray  # (M, K) with -1 padding
+    example_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    accuracy: float  # share of examples whose positive beats every negative
+    margin: float  # mean (sim(anchor, positive) - max sim(anchor, negative))
+    loss: float
+
+    def better_than(self, other: Evaluation) -> bool:
+        return self.accuracy > other.accuracy + 1e-9 or (
+            abs(self.accuracy - other.accuracy) <= 1e-9 and self.margin > other.margin + 0.01
+        )
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    adapter: Adapter
+    before: Evaluation  # the current adapter on the validation split
+    after: Evaluation  # the new adapter on the validation split
+    train_examples: int
+    val_examples: int
+    duration_s: float
+    history: list[float] = field(default_factory=list)
+
+    @property
+    def improved(self) -> bool:
+        return self.after.better_than(self.before)
+
+
+def build_triplets(examples: Sequence[Example], keys: dict[str, int], max_borrowed: int = 16) -> Triplets:
+    """Turn examples into triplets. Besides its own negatives, every example borrows up to
+    ``max_borrowed`` positives of other workflow steps (other elements), so a confirmation still
+    teaches what it is not and a correction sees more than one wrong element."""
+    anchors, positives, negs, ids = [], [], [], []
+    step_of = {e.id: (e.context.get("workflow"), e.context.get("step"), e.target) for e in examples}
+    for e in examples:
+        own = [keys[n] for n in e.negatives if n in keys]
+        me = step_of[e.id]
+        borrowed = [keys[o.positive] for o in examples
+                    if step_of[o.id][:2] != me[:2] and o.target != e.target and o.positive != e.positive]
+        own += borrowed[:max_borrowed]
+        if not own:
+            continue
+        anchors.append(keys[e.target])
+        positives.append(keys[e.positive])
+        negs.append(sorted(set(own)))
+        ids.append(e.id)
+    k = max((len(n) for n in negs), default=0)
+    neg = np.full((len(negs), max(k, 1)), -1, dtype=np.int64)
+    for i, n in enumerate(negs):
+        neg[i, : len(n)] = n
+    return Triplets(np.asarray(anchors, np.int64), np.asarray(positives, np.int64), neg, tuple(ids))
+
+
+def split(ids: Sequence[str], val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """A deterministic train/validation split by hashed example id (at least one of each)."""
+    order = sorted(range(len(ids)), key=lambda i: hashlib.blake2b(ids[i].encode(), digest_size=8).digest())
+    n_val = min(len(ids) - 1, max(1, int(round(len(ids) * val_fraction))))
+    return np.asarray(sorted(order[n_val:]), np.int64), np.asarray(sorted(order[:n_val]), np.int64)
+
+
+def evaluate(vectors: np.ndarray, t: Triplets, rows: np.ndarray, transform: Callable[[np.ndarray], np.ndarray],
+             temperature: float) -> Evaluation:
+    if rows.size == 0:
+        return Evaluation(0.0, 0.0, float("inf"))
+    z = transform(vectors)
+    a, p, n = z[t.anchor[rows]], z[t.positive[rows]], t.negatives[rows]
+    sp = np.sum(a * p, axis=1)
+    sn = np.einsum("md,mkd->mk", a, z[np.maximum(n, 0)])
+    sn = np.where(n >= 0, sn, -np.inf)
+    best_neg = sn.max(axis=1)
+    logits = np.concatenate([sp[:, None], sn], axis=1) / temperature
+    m = logits.max(axis=1, keepdims=True)
+    lse = m[:, 0] + np.log(np.exp(logits - m).sum(axis=1))
+    loss = float(np.mean(lse - logits[:, 0]))
+    return Evaluation(float(np.mean(sp > best_neg)), float(np.mean(sp - best_neg)), loss)
+
+
+def train_adapter(
+    vectors: np.ndarray,
+    triplets: Triplets,
+    current: Adapter,
+    config: TrainConfig = TrainConfig(),
+    cancel: threading.Event | None = None,
+    version: int = 1,
+) -> TrainingResult:
+    """Train a new adapter (starting from identity) and evaluate it against ``current``."""
+    started = time.perf_counter()
+    m = len(triplets.example_ids)
+    if m < config.min_examples:
+        raise TrainingSkipped(f"{m} usable example(s), need at least {config.min_examples}")
+    if not (triplets.negatives >= 0).any():
+        raise TrainingSkipped("only one class of examples: no negatives to learn from")
+    vectors = l2_normalize(np.asarray(vectors, np.float32))
+    dim = vectors.shape[1]
+    if current.dim != dim:
+        current = Adapter.identity(dim, current.encoder)
+    train_rows, val_rows = split(triplets.example_ids, config.val_fraction)
+    before = evaluate(vectors, triplets, val_rows, current.apply, config.temperature)
+
+    import torch
+
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        torch.manual_seed(config.seed)
+        x = torch.from_numpy(vectors)
+        w = torch.zeros((dim, dim), requires_grad=True)
+        b = torch.zeros(dim, requires_grad=True)
+        opt = torch.optim.Adam([w, b], lr=config.lr)
+        tr = torch.from_numpy(train_rows)
+        anc = torch.from_numpy(triplets.anchor)[tr]
+        pos = torch.from_numpy(triplets.positive)[tr]
+        neg = torch.from_numpy(triplets.negatives)[tr]
+        neg_mask = neg >= 0
+        history: list[float] = []
+        for _epoch in range(config.epochs):
+            if cancel is not None and cancel.is_set():
+                raise TrainingSkipped("cancelled")
+            z = x + x @ w.T + b
+            z = z / z.norm(dim=1, keepdim=True).clamp_min(1e-8)
+            za, zp = z[anc], z[pos]
+            sp = (za * zp).sum(dim=1, keepdim=True)
+            sn = torch.einsum("md,mkd->mk", za, z[neg.clamp_min(0)])
+            sn = sn.masked_fill(~neg_mask, float("-inf"))
+            logits = torch.cat([sp, sn], dim=1) / config.temperature
+            # symmetric term: the positive must also pick its anchor over the negatives
+            sn2 = torch.einsum("md,mkd->mk", zp, z[neg.clamp_min(0)]).masked_fill(~neg_mask, float("-inf"))
+            logits2 = torch.cat([sp, sn2], dim=1) / config.temperature
+            target = torch.zeros(len(anc), dtype=torch.long)
+            loss = torch.nn.functional.cross_entropy(logits, target) + torch.nn.functional.cross_entropy(
+                logits2, target)
+            loss = loss + config.weight_decay * (w.pow(2).sum() + b.pow(2).sum())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            history.append(float(loss.detach()))
+        weight = w.detach().numpy().astype(np.float32).copy()
+        bias = b.detach().numpy().astype(np.float32).copy()
+    finally:
+        torch.set_num_threads(old_threads)
+    metrics: dict[str, Any] = {}
+    adapter = Adapter(weight, bias, version, dict(current.encoder), metrics)
+    after = evaluate(vectors, triplets, val_rows, adapter.apply, config.temperature)
+    metrics.update(val_accuracy=after.accuracy, val_margin=after.margin, val_loss=after.loss,
+                   train_examples=int(train_rows.size), val_examples=int(val_rows.size))
+    return TrainingResult(adapter, before, after, int(train_rows.size), int(val_rows.size),
+                          time.perf_counter() - started, history)
