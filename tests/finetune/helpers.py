@@ -1,33 +1,6 @@
-"""Icons that a naive pixel embedding confuses, and a tiny pixel embedding to learn on."""
+"""Shared helpers for the fine-tuner tests (the generators live in the test bed)."""
 
-from __future__ import annotations
+from rpa_vision.testbed.synthetic import lookalike_icon as icon
+from rpa_vision.testbed.synthetic import pixel_embed
 
-import cv2
-import numpy as np
-
-
-def icon(variant: int, rng: np.random.Generator, size: int = 32, dark: bool = False) -> np.ndarray:
-    """A 'gear-like' icon; variants 0/1 differ only by a small notch in one corner.
-
-    Perturbations (shift, brightness, noise, theme) are larger than the difference."""
-    img = np.full((size, size, 3), 235, np.uint8)
-    c = size // 2 + int(rng.integers(-2, 3))
-    r = size // 2 + int(rng.integers(-2, 3))
-    cv2.circle(img, (c, r), size // 3, (60, 60, 60), 2)
-    cv2.circle(img, (c, r), size // 8, (60, 60, 60), -1)
-    if variant == 1:
-        cv2.rectangle(img, (size - 6, 2), (size - 4, 4), (60, 60, 60), -1)
-    img = img.astype(np.float32) * float(rng.uniform(0.8, 1.1)) + rng.normal(0, 12, img.shape)
-    img = np.clip(img, 0, 255).astype(np.uint8)
-    return 255 - img if dark else img
-
-
-def pixel_embed(images: list[np.ndarray]) -> np.ndarray:
-    """A deliberately weak base embedding: a blurred 16x16 gray thumbnail, mean-removed."""
-    out = []
-    for im in images:
-        g = cv2.cvtColor(im, cv2.COLOR_BGR2GRAY)
-        g = cv2.resize(cv2.GaussianBlur(g, (5, 5), 0), (16, 16), interpolation=cv2.INTER_AREA).astype(np.float32)
-        g = g.ravel() - g.mean()
-        out.append(g / (np.linalg.norm(g) + 1e-6))
-    return np.asarray(out, np.float32)
+__all__ = ["icon", "pixel_embed"]
