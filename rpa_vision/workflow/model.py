@@ -264,7 +264,7 @@ class StateSnapshot:
         return [self.thumb] + ([self.screenshot] if self.screenshot else [])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Step:
     """One action of a workflow with what it acts on and the screen around it."""
 
@@ -274,6 +274,8 @@ class Step:
     before: StateSnapshot | None = None
     after: StateSnapshot | None = None
     delay_s: float = 0.0  # time since the previous step ended, as recorded
+    expect_change: bool | None = None  # the screen changed after this action when recorded
+    extra_states: tuple[tuple[str, np.ndarray], ...] = ()  # (encoder, vector) seen on healed replays
 
     def __post_init__(self) -> None:
         if self.index < 0:
@@ -289,6 +291,9 @@ class Step:
             "before": None if self.before is None else self.before.to_json(),
             "after": None if self.after is None else self.after.to_json(),
             "delay_s": round(self.delay_s, 4),
+            "expect_change": self.expect_change,
+            "extra_states": [{"encoder": e, "dim": int(v.size), "vector": encode_vector(v)}
+                             for e, v in self.extra_states],
         }
 
     @classmethod
@@ -300,6 +305,9 @@ class Step:
             before=None if d.get("before") is None else StateSnapshot.from_json(d["before"]),
             after=None if d.get("after") is None else StateSnapshot.from_json(d["after"]),
             delay_s=float(d.get("delay_s", 0.0)),
+            expect_change=None if d.get("expect_change") is None else bool(d["expect_change"]),
+            extra_states=tuple((str(e["encoder"]), decode_vector(str(e["vector"]), int(e["dim"])))
+                               for e in d.get("extra_states", ())),
         )
 
     def files(self) -> list[str]:

@@ -1,0 +1,486 @@
+"""Replays a workflow: wait for the state, locate the target, decide, act, verify, heal.
+
+The replayer talks to the world through small interfaces so it runs the same on a real desktop
+and in tests: a ``FrameSource`` (``grab() -> Frame``), a ``TargetLocator`` (``locate(query,
+frame, top_k) -> [Located]``), a ``Performer`` (``perform(action)``), a ``DecisionProvider``,
+a ``StateEncoder`` and a ``FeedbackSink``. ``rpa_vision.workflow.runtime`` builds the real ones.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from rpa_vision.core.errors import FailSafeTriggered, ReplayAborted, RpaVisionError, ValidationError
+from rpa_vision.core.events import Action, ActionKind
+from rpa_vision.core.frame import Frame
+from rpa_vision.core.geometry import Box, Point
+from rpa_vision.core.logging import get_logger
+from rpa_vision.workflow.decisions import (
+    Decision,
+    DecisionKind,
+    DecisionProvider,
+    DecisionRequest,
+    Located,
+    PolicyDecisionProvider,
+    secret_env_name,
+)
+from rpa_vision.workflow.feedback import FeedbackKind, FeedbackSink, NullFeedbackSink
+from rpa_vision.workflow.model import Prototype, Step, Workflow
+from rpa_vision.workflow.query import TargetQuery, build_query, frame_changed, looks_same
+from rpa_vision.workflow.report import ReplayReport, StepReport
+from rpa_vision.workflow.state import StateEncoder, best_similarity
+from rpa_vision.workflow.store import WorkflowStore
+
+log = get_logger(__name__)
+
+SECRET_RE = re.compile(r"\{\{secret:([A-Za-z0-9_.\-]+)\}\}")
+Policy = Literal["ask", "abort", "skip", "accept"]
+
+
+class FrameSource(Protocol):
+    def grab(self) -> Frame: ...
+
+
+class TargetLocator(Protocol):
+    def locate(self, query: TargetQuery, frame: Frame, top_k: int) -> Sequence[Located]: ...
+
+
+class Performer(Protocol):
+    def perform(self, action: Action) -> None: ...
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    min_confidence: float = 0.8  # act without asking at or above this
+    floor_confidence: float = 0.35  # below this a candidate is "not found" (never acted on by policy)
+    ambiguity_margin: float = 0.05  # a second, separate candidate this close to the best makes it ask
+    on_low_confidence: Policy = "ask"
+    state_threshold: float = 0.92  # the screen is "as recorded" at or above this similarity
+    state_floor: float = 0.5  # never proceed on a screen less similar than this without a confident locate
+    drift_margin: float = 0.05  # tolerated drop below the previous step's score (restyled screens)
+    state_timeout_s: float = 10.0
+    settle_s: float = 0.6  # after this long without a state match, a confident locate is enough
+    poll_s: float = 0.1
+    verify_timeout_s: float = 1.5
+    retry: bool = True
+    heal: bool = True
+    dry_run: bool = False
+    top_k: int = 5
+    max_prototypes: int = 5
+
+    def __post_init__(self) -> None:
+        if not (0.0 < self.min_confidence <= 1.0):
+            raise ValidationError("min_confidence must be in (0, 1]", field="min_confidence")
+        if not (0.0 <= self.floor_confidence <= self.min_confidence):
+            raise ValidationError("floor_confidence must be in [0, min_confidence]", field="floor_confidence")
+        if self.on_low_confidence not in ("ask", "abort", "skip", "accept"):
+            raise ValidationError(f"unknown policy {self.on_low_confidence!r}; valid: ask, abort, skip, accept",
+                                  field="on_low_confidence")
+        if self.state_timeout_s < 0 or self.verify_timeout_s < 0 or self.poll_s <= 0:
+            raise ValidationError("timeouts must be >= 0 and the poll interval > 0", field="timeout")
+
+
+EventKind = Literal["started", "step_started", "located", "decided", "acted", "healed", "step_finished",
+                    "finished"]
+
+
+@dataclass(frozen=True)
+class ReplayEvent:
+    kind: EventKind
+    step_index: int = -1
+    step_count: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class _Stop(Exception):
+    """Ends the replay early with a status (internal)."""
+
+    def __init__(self, status: Literal["aborted", "failed"], message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Replayer:
+    """Replays one workflow. ``run()`` returns the report; ``cancel()`` works from any thread."""
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        store: WorkflowStore,
+        frames: FrameSource,
+        locator: TargetLocator,
+        performer: Performer,
+        decider: DecisionProvider,
+        state_encoder: StateEncoder,
+        *,
+        feedback: FeedbackSink | None = None,
+        config: ReplayConfig | None = None,
+        observer: Callable[[ReplayEvent], None] | None = None,
+    ) -> None:
+        self.wf = workflow
+        self.store = store
+        self.frames = frames
+        self.locator = locator
+        self.performer = performer
+        self.decider = decider
+        self.encoder = state_encoder
+        self.feedback = feedback or NullFeedbackSink()
+        self.config = config or ReplayConfig()
+        self.observer = observer
+        self._cancel = threading.Event()
+        self._images: dict[str, np.ndarray] = {}
+        self._baseline: float | None = None  # state score of the last step confirmed by a confident locate
+        self._orig_score: float | None = None  # this step's similarity to its recorded state
+        if self.config.on_low_confidence == "ask":
+            self._policy: DecisionProvider = decider
+        else:
+            self._policy = PolicyDecisionProvider(self.config.on_low_confidence, secrets=decider)
+
+    # control ----------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _emit(self, kind: EventKind, index: int = -1, **data: Any) -> None:
+        if self.observer is not None:
+            try:
+                self.observer(ReplayEvent(kind, index, len(self.wf.steps), data))
+            except Exception:  # an observer bug must not break a replay
+                log.exception("replay observer failed on %s", kind)
+
+    def _sleep(self, seconds: float) -> None:
+        if self._cancel.wait(max(0.0, seconds)):
+            raise _Stop("aborted", "cancelled")
+
+    def _image(self, file: str) -> np.ndarray:
+        if file not in self._images:
+            self._images[file] = self.store.image(self.wf.name, file)
+        return self._images[file]
+
+    # the run ------------------------------------------------------------------------------------
+    def run(self) -> ReplayReport:
+        report = ReplayReport(self.wf.name, dry_run=self.config.dry_run)
+        t0 = time.perf_counter()
+        self._emit("started", workflow=self.wf.name, dry_run=self.config.dry_run)
+        if not self.wf.steps:
+            report.status, report.message = "failed", "the workflow has no steps"
+        for step in self.wf.steps:
+            sr = StepReport(step.index, step.action.kind.value, step.describe())
+            if step.target is not None:
+                sr.recorded_xyxy = step.target.xyxy
+            report.steps.append(sr)
+            ts = time.perf_counter()
+            self._emit("step_started", step.index, description=sr.description)
+            try:
+                if self._cancel.is_set():
+                    raise _Stop("aborted", "cancelled")
+                self._run_step(step, sr)
+            except _Stop as stop:
+                report.status, report.message = stop.status, f"step {step.index + 1}: {stop.message}"
+                if sr.decision == "auto" and not sr.acted:
+                    sr.decision = "aborted"
+                sr.message = sr.message or stop.message
+            except FailSafeTriggered as exc:
+                report.status, report.message = "aborted", f"step {step.index + 1}: {exc}"
+                sr.decision, sr.message = "aborted", str(exc)
+            except ReplayAborted as exc:
+                report.status, report.message = "aborted", f"step {step.index + 1}: {exc}"
+                sr.decision, sr.message = "aborted", str(exc)
+            except RpaVisionError as exc:
+                report.status, report.message = "failed", f"step {step.index + 1}: {exc}"
+                sr.message = str(exc)
+            sr.ms = (time.perf_counter() - ts) * 1000.0
+            self._emit("step_finished", step.index, ok=sr.ok, decision=sr.decision, message=sr.message)
+            if report.status != "ok":
+                break
+        report.duration_s = time.perf_counter() - t0
+        if report.status == "ok" and not all(s.ok for s in report.steps):
+            report.status = "failed"
+            report.message = report.message or "some steps did not succeed"
+        self._emit("finished", status=report.status, message=report.message)
+        return report
+
+    def _run_step(self, step: Step, sr: StepReport) -> None:
+        self._orig_score = None
+        frame, _score = self._wait_for_state(step, sr)
+        if step.action.kind is ActionKind.WAIT:
+            self._sleep(step.action.duration_s)
+            sr.ok = True
+            return
+        if step.action.is_pointer:
+            self._pointer_step(step, sr, frame)
+        else:
+            self._keyboard_step(step, sr, frame)
+
+    # state -------------------------------------------------------------------------------------
+    def _state_vectors(self, step: Step) -> tuple[np.ndarray | None, list[np.ndarray]]:
+        """The recorded before-state vector (if comparable) and the extra ones from healed replays."""
+        orig = None
+        if step.before is not None and step.before.vector is not None and \
+                step.before.encoder in ("", self.encoder.name):
+            orig = step.before.vector
+        return orig, [v for enc, v in step.extra_states if enc == self.encoder.name]
+
+    def _threshold(self) -> float:
+        cfg = self.config
+        if self._baseline is None:
+            return cfg.state_threshold
+        return max(cfg.state_floor, min(cfg.state_threshold, self._baseline - cfg.drift_margin))
+
+    def _wait_for_state(self, step: Step, sr: StepReport) -> tuple[Frame, float | None]:
+        """Wait until the screen looks like the recording did before this step (or time out).
+
+        Ready when the screen matches a healed state exactly enough, or matches the recorded one
+        at least as well as the last step whose target was found with confidence did (a restyled
+        or moved screen lowers every score alike), or when this step's own target is found with
+        confidence after a short settle.
+        """
+        cfg = self.config
+        orig, extra = self._state_vectors(step)
+        frame = self.frames.grab()
+        if orig is None and not extra:
+            return frame, None
+        start = time.monotonic()
+        tried_locate_at = -1e9
+        best = 0.0
+        while True:
+            vec = self.encoder.state_vector(frame)
+            s_orig = best_similarity(vec, [orig]) if orig is not None else None
+            s_extra = best_similarity(vec, extra) if extra else None
+            score = max(x for x in (s_orig, s_extra, 0.0) if x is not None)
+            best = max(best, score)
+            sr.state_score = score
+            self._orig_score = s_orig
+            if (s_extra is not None and s_extra >= cfg.state_threshold) or \
+                    (s_orig is not None and s_orig >= self._threshold()):
+                return frame, score
+            elapsed = time.monotonic() - start
+            # A restyled or moved screen never matches exactly: after a short settle, a confident
+            # locate of this step's own target (the evidence that matters) is enough.
+            if step.action.is_pointer and step.target is not None and elapsed >= cfg.settle_s \
+                    and elapsed - tried_locate_at >= max(1.0, cfg.settle_s) and score >= cfg.state_floor * 0.5:
+                tried_locate_at = elapsed
+                cands = self._locate(step, frame)
+                if cands and cands[0].confidence >= cfg.min_confidence and not self._ambiguous(cands):
+                    return frame, score
+            if elapsed >= cfg.state_timeout_s:
+                raise _Stop("failed", f"the screen never reached the state recorded before this step "
+                                      f"(best similarity {best:.2f} < {self._threshold():.2f} after "
+                                      f"{cfg.state_timeout_s:g} s); is the application open and showing "
+                                      f"the right window?")
+            self._sleep(cfg.poll_s)
+            frame = self.frames.grab()
+
+    # pointer steps ---------------------------------------------------------------------------------
+    def _locate(self, step: Step, frame: Frame) -> list[Located]:
+        query = self._query(step, frame)
+        cands = sorted(self.locator.locate(query, frame, self.config.top_k), key=lambda c: -c.confidence)
+        return list(cands)
+
+    def _query(self, step: Step, frame: Frame) -> TargetQuery:
+        t = step.target
+        if t is None:
+            raise ValidationError("step has no target", field="target")
+        ref = self._image(step.before.screenshot) if step.before is not None and step.before.screenshot else None
+        protos = [(self._image(p.crop), p) for p in t.prototypes]
+        return build_query(t, self._image(t.crop), ref, self.wf.screen, frame, protos)
+
+    def _ambiguous(self, cands: Sequence[Located]) -> bool:
+        if len(cands) < 2:
+            return False
+        a, b = cands[0], cands[1]
+        return (a.confidence - b.confidence) < self.config.ambiguity_margin and a.box.iou(b.box) < 0.3
+
+    def _pointer_step(self, step: Step, sr: StepReport, frame: Frame) -> None:
+        cfg = self.config
+        if step.target is None:
+            raise _Stop("failed", "this pointer step has no recorded target")
+        cands = self._locate(step, frame)
+        best = cands[0] if cands else None
+        sr.confidence = best.confidence if best else 0.0
+        self._emit("located", step.index, candidates=[(c.box.as_tuple(), c.confidence) for c in cands])
+        chosen: Box | None = None
+        if best is not None and best.confidence >= cfg.min_confidence and not self._ambiguous(cands):
+            chosen, sr.decision = best.box, "auto"
+            if self._orig_score is not None:
+                # the target itself vouches for this screen: later steps may drift as much as this one
+                self._baseline = self._orig_score
+        else:
+            sr.asked = cfg.on_low_confidence == "ask"
+            usable = [c for c in cands if c.confidence >= cfg.floor_confidence]
+            if best is None or not usable:
+                reason = "the target was not found on the screen"
+            elif self._ambiguous(cands):
+                reason = f"two places look alike ({cands[0].confidence:.2f} and {cands[1].confidence:.2f})"
+            else:
+                reason = f"confidence {best.confidence:.2f} below {cfg.min_confidence:.2f}"
+            decision = self._ask(step, frame, usable, reason)
+            chosen = self._apply_decision(decision, usable, sr)
+            if chosen is None:
+                return
+        sr.located_xyxy = chosen
+        self._emit("decided", step.index, decision=sr.decision, box=chosen.as_tuple())
+        action = self._translate(step, chosen, frame)
+        self._act(step, sr, action, frame)
+        self._learn(step, sr, frame, chosen, cands)
+
+    def _ask(self, step: Step, frame: Frame, cands: list[Located], reason: str) -> Decision:
+        t = step.target
+        req = DecisionRequest(
+            workflow=self.wf.name, step_index=step.index, step_count=len(self.wf.steps), action=step.action,
+            description=step.describe(), reason=reason,
+            target_crop=self._image(t.crop) if t is not None else None, screenshot=frame.bgr(),
+            candidates=tuple(cands), min_confidence=self.config.min_confidence,
+        )
+        return self._policy.decide(req)
+
+    def _apply_decision(self, d: Decision, cands: list[Located], sr: StepReport) -> Box | None:
+        if d.kind is DecisionKind.CONFIRM:
+            if not cands:
+                raise _Stop("aborted", "confirmed, but there is no candidate to act on")
+            sr.decision = "confirmed"
+            return cands[0].box
+        if d.kind is DecisionKind.CHOOSE and d.box is not None:
+            sr.decision = "corrected"
+            return d.box
+        if d.kind is DecisionKind.SKIP:
+            sr.decision, sr.ok, sr.message = "skipped", False, d.reason or "skipped"
+            return None
+        sr.decision = "aborted"
+        raise _Stop("aborted", d.reason or "aborted")
+
+    def _translate(self, step: Step, box: Box, frame: Frame) -> Action:
+        """The recorded action moved onto ``box``: same relative spot inside the element, scaled."""
+        a, t, scr = step.action, step.target, self.wf.screen
+        assert t is not None  # checked by the caller
+        sx, sy = frame.width / scr.width, frame.height / scr.height
+        rec = t.xyxy.scale(sx, sy)
+        if a.point is None:
+            return a
+        lx, ly = (a.point.x - scr.left) * sx, (a.point.y - scr.top) * sy
+        fx = (lx - rec.x1) / rec.width if rec.width > 0 else 0.5
+        fy = (ly - rec.y1) / rec.height if rec.height > 0 else 0.5
+        fx, fy = min(max(fx, 0.0), 1.0), min(max(fy, 0.0), 1.0)
+        nx, ny = box.x1 + fx * box.width, box.y1 + fy * box.height
+        mon = frame.monitor
+        point = Point(nx + mon.left, ny + mon.top)
+        end = None
+        if a.end_point is not None:
+            kx = box.width / rec.width if rec.width > 0 else 1.0
+            ky = box.height / rec.height if rec.height > 0 else 1.0
+            end = Point(point.x + (a.end_point.x - a.point.x) * sx * kx,
+                        point.y + (a.end_point.y - a.point.y) * sy * ky)
+        return replace(a, point=point, end_point=end, monitor=mon)
+
+    def _act(self, step: Step, sr: StepReport, action: Action, before: Frame) -> None:
+        if self.config.dry_run:
+            sr.ok, sr.message = True, "dry run: not acted"
+            return
+        self.performer.perform(action)
+        sr.acted = True
+        self._emit("acted", step.index, action=action.to_dict() if not action.text else {"kind": action.kind.value})
+        sr.verified = self._verify(step, before)
+        if sr.verified is False and self.config.retry and step.action.kind is ActionKind.CLICK:
+            log.info("step %d: the screen did not change; clicking once more", step.index + 1)
+            self.performer.perform(action)
+            sr.verified = self._verify(step, before)
+        if sr.verified is False:
+            sr.message = "the screen did not change as it did when recorded"
+        sr.ok = True
+
+    def _verify(self, step: Step, before: Frame) -> bool | None:
+        """True when the screen changed (or reached the recorded after-state); None: nothing to check."""
+        if step.expect_change is not True:
+            return None
+        after_protos = []
+        if step.after is not None and step.after.vector is not None and step.after.encoder in ("", self.encoder.name):
+            after_protos.append(step.after.vector)
+        deadline = time.monotonic() + self.config.verify_timeout_s
+        while True:
+            now = self.frames.grab()
+            if frame_changed(before, now):
+                return True
+            if after_protos and (best_similarity(self.encoder.state_vector(now), after_protos) or 0) >= 0.995:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            self._sleep(self.config.poll_s)
+
+    # learning: healing and feedback -----------------------------------------------------------
+    def _learn(self, step: Step, sr: StepReport, frame: Frame, box: Box, cands: list[Located]) -> None:
+        if self.config.dry_run or not sr.acted:
+            return
+        t = step.target
+        assert t is not None
+        recorded = self._image(t.crop)
+        try:
+            current = frame.crop(box)
+        except ValidationError:
+            return
+        if sr.decision in ("confirmed", "corrected"):
+            kind: FeedbackKind = "confirmation" if sr.decision == "confirmed" else "correction"
+            negatives = [frame.crop(c.box) for c in cands if c.box.iou(box) < 0.3][:4]
+            self.feedback.record(kind, recorded, current, negatives, self._context(step))
+        sx, sy = frame.width / self.wf.screen.width, frame.height / self.wf.screen.height
+        known = [t.xyxy.scale(sx, sy)] + [p.xyxy.scale(frame.width / max(1, p.screen_wh[0]),
+                                                       frame.height / max(1, p.screen_wh[1])) for p in t.prototypes]
+        moved = all(k.iou(box) < 0.6 for k in known)
+        changed = not any(looks_same(self._image(c), current) for c in t.files())
+        if not self.config.heal or not (moved or changed or sr.decision != "auto"):
+            return
+        if sr.decision == "auto":
+            self.feedback.record("healed", recorded, current, (), self._context(step))
+        self._heal(step, sr, frame, box, current)
+
+    def _context(self, step: Step) -> dict[str, Any]:
+        return {"workflow": self.wf.name, "step": step.index, "text": step.target.text if step.target else ""}
+
+    def _heal(self, step: Step, sr: StepReport, frame: Frame, box: Box, crop: np.ndarray) -> None:
+        t = step.target
+        assert t is not None
+        fname = self.store.unique_file(self.wf.name, f"step-{step.index:03d}-proto")
+        source = {"auto": "healed", "confirmed": "confirmed", "corrected": "corrected"}.get(sr.decision, "healed")
+        proto = Prototype(fname, box, (frame.width, frame.height), time.time(), source)
+        protos = (*t.prototypes, proto)[-self.config.max_prototypes:]
+        states = step.extra_states
+        vec = self.encoder.state_vector(frame)
+        states = (*states, (self.encoder.name, vec))[-self.config.max_prototypes:]
+        new_step = replace(step, target=replace(t, prototypes=protos), extra_states=states)
+        new_wf = self.wf.with_step(new_step)
+        try:
+            self.store.update(new_wf, {fname: crop})
+        except RpaVisionError as exc:
+            log.warning("step %d: could not save the healed target: %s", step.index + 1, exc)
+            return
+        self.wf = new_wf
+        self._images[fname] = crop
+        sr.healed = True
+        self._emit("healed", step.index, file=fname, box=box.as_tuple())
+
+    # keyboard steps ---------------------------------------------------------------------------------
+    def _keyboard_step(self, step: Step, sr: StepReport, frame: Frame) -> None:
+        action = step.action
+        if action.text and SECRET_RE.search(action.text) and not self.config.dry_run:
+            action = replace(action, text=self._fill_secrets(action.text))
+        self._act(step, sr, action, frame)
+
+    def _fill_secrets(self, text: str) -> str:
+        def value(m: re.Match[str]) -> str:
+            name = m.group(1)
+            env = os.environ.get(f"RPA_VISION_SECRET_{secret_env_name(name)}")
+            return env if env is not None else self.decider.ask_secret(name)
+
+        return SECRET_RE.sub(value, text)
+
