@@ -1,0 +1,225 @@
+"""ROI optimizer figures: 4K cold, unchanged frame, one widget changed, recall on real screens."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from benchmarks.harness import BenchContext, bench_case
+from rpa_vision.core.frame import Frame
+from rpa_vision.core.geometry import Box
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A screenshot (BGR) of real applications and the boxes of their clickable elements."""
+
+    name: str
+    image: np.ndarray
+    truth: tuple[Box, ...]
+
+
+# Window layouts: (program, arguments, window name to wait for).
+_LAYOUTS: dict[str, list[tuple[str, list[str], str]]] = {
+    "default": [
+        ("xcalc", ["-geometry", "+20+20"], "Calculator"),
+        ("xedit", ["-geometry", "700x500+400+60"], "xedit"),
+        ("xlogo", ["-geometry", "+1200+60"], "xlogo"),
+        ("xclock", ["-geometry", "+1200+400"], "xclock"),
+    ],
+    "moved_bigfont": [
+        ("xcalc", ["-geometry", "+900+300", "-fn", "10x20"], "Calculator"),
+        ("xedit", ["-geometry", "600x400+60+500", "-fn", "10x20"], "xedit"),
+        ("xlogo", ["-geometry", "150x150+300+80"], "xlogo"),
+    ],
+}
+
+
+def _truth(program: str, wid: int, env: dict[str, str]) -> list[Box]:
+    """Clickable elements of a window, from its X window tree."""
+    from rpa_vision.testbed.xdotool import window_box, window_tree
+
+    if program == "xcalc":  # every button is a child window of the form; skip the display frame
+        top = window_box(wid, env)
+        kids = [w for w in window_tree(wid, env) if w.depth == 1]
+        return [w.box for w in kids if w.box.height < 0.2 * top.height]
+    if program == "xedit":  # the command buttons of the button bar (Quit, Save, Load)
+        tree = window_tree(wid, env)
+        bar = [w for w in tree if w.depth == 1 and w.box.height < 30]
+        if not bar:
+            return []
+        top_bar = min(bar, key=lambda w: w.box.y1)
+        kids = [w for w in tree if w.depth == 2 and top_bar.box.contains_box(w.box) and w.box.width < 100]
+        return [w.box for w in kids]
+    return [window_box(wid, env)]  # xlogo, xclock: the whole window is the target
+
+
+def x11_screens(sizes: tuple[tuple[int, int], ...] = ((1920, 1080),),
+                layouts: tuple[str, ...] = ("default", "moved_bigfont")) -> list[Screen]:
+    """Screenshots of x11-apps under Xvfb with ground truth from ``xwininfo``. Needs Xvfb,
+    xdotool, xwininfo and the apps; raises the test bed's errors when they are missing."""
+    import mss
+
+    from rpa_vision.testbed import Xvfb
+    from rpa_vision.testbed.xdotool import XDo
+
+    out: list[Screen] = []
+    for w, h in sizes:
+        with Xvfb(w, h) as x:
+            for layout in layouts:
+                procs = []
+                try:
+                    truth: list[Box] = []
+                    xd = XDo(x.env)
+                    for prog, args, title in _LAYOUTS[layout]:
+                        procs.append(subprocess.Popen([prog, *args], env=x.env, stdout=subprocess.DEVNULL,
+                                                      stderr=subprocess.DEVNULL))
+                        wid = xd.search(title, timeout=15.0)
+                        truth += _truth(prog, wid, x.env)
+                    time.sleep(0.8)  # let the apps finish drawing
+                    with mss.MSS(display=x.display) as grab:
+                        img = np.asarray(grab.grab(grab.monitors[1]))[:, :, :3]
+                    out.append(Screen(f"{layout}_{w}x{h}", np.ascontiguousarray(img), tuple(truth)))
+                finally:
+                    for p in procs:
+                        p.terminate()
+                    for p in procs:
+                        try:
+                            p.wait(timeout=5)
+                        except subprocess.TimeoutExpired:
+                            p.kill()
+                            p.wait()
+    return out
+
+
+def suite_screens() -> list[Screen]:
+    """The bundled screenshot suite (data/suite) when it is there: ``*.png`` with a ``*.json``
+    next to it holding ``{"elements": [{"xyxy": [...]}, ...]}`` (or a plain list of boxes)."""
+    root = REPO / "data" / "suite"
+    out: list[Screen] = []
+    if not root.is_dir():
+        return out
+    for png in sorted(root.rglob("*.png")):
+        meta = png.with_suffix(".json")
+        if not meta.is_file():
+            continue
+        try:
+            doc = json.loads(meta.read_text())
+        except (OSError, ValueError):
+            continue
+        items = doc.get("elements", doc.get("boxes", [])) if isinstance(doc, dict) else doc
+        boxes = []
+        for it in items if isinstance(items, list) else []:
+            xyxy = it.get("xyxy") if isinstance(it, dict) else it
+            if isinstance(xyxy, list) and len(xyxy) == 4:
+                boxes.append(Box.from_seq([float(v) for v in xyxy]))
+        img = cv2.imread(str(png), cv2.IMREAD_COLOR)
+        if img is not None and boxes:
+            out.append(Screen(str(png.relative_to(root)), img, tuple(boxes)))
+    return out
+
+
+def busy_frame(width: int = 3840, height: int = 2160, seed: int = 0) -> np.ndarray:
+    """A BGRA desktop-like frame: windows with title bars, bordered buttons, text lines, icons."""
+    rng = np.random.default_rng(seed)
+    img = np.full((height, width, 4), 60, np.uint8)
+    s = height / 1080
+    for _ in range(6):
+        ww, wh = int(rng.integers(500, 900) * s), int(rng.integers(300, 600) * s)
+        x, y = int(rng.integers(0, width - ww)), int(rng.integers(0, height - wh))
+        cv2.rectangle(img, (x, y), (x + ww, y + wh), (236, 236, 236, 255), -1)
+        cv2.rectangle(img, (x, y), (x + ww, y + int(28 * s)), (200, 120, 40, 255), -1)
+        cv2.putText(img, "Window title", (x + int(8 * s), y + int(20 * s)), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.5 * s, (255, 255, 255, 255), max(1, int(s)))
+        for j in range(int(rng.integers(6, 14))):
+            bx = x + int(rng.integers(10, max(11, ww - int(140 * s))))
+            by = y + int(40 * s) + int(rng.integers(0, max(1, wh - int(80 * s))))
+            bw, bh = int(rng.integers(60, 130) * s), int(rng.integers(22, 32) * s)
+            cv2.rectangle(img, (bx, by), (bx + bw, by + bh), (250, 250, 250, 255), -1)
+            cv2.rectangle(img, (bx, by), (bx + bw, by + bh), (120, 120, 120, 255), max(1, int(s)))
+            cv2.putText(img, f"Item {j}", (bx + int(6 * s), by + int(bh * 0.7)), cv2.FONT_HERSHEY_SIMPLEX,
+                        0.4 * s, (20, 20, 20, 255), max(1, int(s)))
+    return img
+
+
+@bench_case("4k_cold", "roi")
+def roi_4k_cold(ctx: BenchContext) -> None:
+    """Regions of a busy 4K BGRA frame, nothing cached."""
+    from rpa_vision.roi import ROIConfig, ROIOptimizer
+
+    opt = ROIOptimizer(ROIConfig(cache_entries=0))
+    frame = Frame.from_array(busy_frame(), "BGRA")
+    n = len(opt.propose(frame).regions)
+    ctx.time("4k_cold", lambda: opt.propose(frame), repeats=20, target="<= 25 ms", extra={"regions": n})
+
+
+@bench_case("unchanged", "roi")
+def roi_unchanged(ctx: BenchContext) -> None:
+    """The same 4K frame again: a cache hit by frame key."""
+    from rpa_vision.roi import ROIOptimizer
+
+    opt = ROIOptimizer()
+    frame = Frame.from_array(busy_frame(), "BGRA")
+    opt.propose(frame)
+    ctx.time("unchanged", lambda: opt.propose(frame), repeats=200, target="<= 1 ms")
+
+
+@bench_case("incremental_one_widget", "roi")
+def roi_incremental(ctx: BenchContext) -> None:
+    """A 4K frame where one button changed, with its dirty rectangle: only its tiles are redone."""
+    from rpa_vision.roi import ROIOptimizer
+
+    base = busy_frame()
+    opt = ROIOptimizer()
+    variants = []
+    box = Box(1000, 800, 1240, 860)
+    for i in range(8):  # distinct frames (no cache hits), each a changed widget at the same place
+        img = base.copy()
+        x1, y1, x2, y2 = box.as_int_tuple()
+        cv2.rectangle(img, (x1, y1), (x2, y2), (40 + 20 * i, 200, 90, 255), -1)
+        cv2.putText(img, f"OK {i}", (x1 + 20, y2 - 16), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0, 255), 2)
+        variants.append(img)
+    k = [0]
+
+    def setup() -> None:  # start from the base frame each time, untimed
+        opt.clear()
+        opt.propose(Frame.from_array(base, "BGRA"))
+
+    def once() -> None:
+        k[0] += 1
+        opt.propose(Frame.from_array(variants[k[0] % len(variants)], "BGRA", timestamp=float(k[0])), [box])
+
+    ctx.time("incremental_one_widget", once, setup=setup, repeats=20, target="<= 8 ms",
+             extra={"note": "frame construction (frame key) included"})
+
+
+@bench_case("recall", "roi", quick=False)
+def roi_recall(ctx: BenchContext) -> None:
+    """Recall (IoU >= 0.5) of clickable elements on real application screenshots: the bundled
+    suite when present, else x11-apps captured under Xvfb now (1080p and 4K)."""
+    from rpa_vision.roi import ROIOptimizer
+    from rpa_vision.roi.evaluate import recall_at
+
+    screens = suite_screens()
+    source = "data/suite"
+    if not screens:
+        screens = x11_screens(((1920, 1080), (3840, 2160)))
+        source = "x11-apps under Xvfb"
+    opt = ROIOptimizer()
+    found = total = 0
+    per: dict[str, float] = {}
+    for s in screens:
+        rep = recall_at(opt.propose(Frame.from_array(s.image)).regions, s.truth)
+        found += rep.found
+        total += rep.total
+        per[s.name] = round(rep.recall, 4)
+    ctx.value("recall_iou50", found / max(1, total), "ratio", target=">= 0.95",
+              extra={"source": source, "elements": total, "screens": per})

@@ -1,0 +1,126 @@
+"""Box set operations: non-maximum suppression, kind labels, and look-ups by point."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from rpa_vision.core.geometry import Box, Point
+from rpa_vision.roi.proposals import HOLE, MSER, Candidates, Limits
+from rpa_vision.roi.types import Region, RegionKind
+
+KIND_NAMES: tuple[RegionKind, ...] = ("text", "widget", "container", "icon")
+TEXT, WIDGET, CONTAINER, ICON = 0, 1, 2, 3
+
+
+def nms(c: Candidates, iou: float, top_k: int) -> Candidates:
+    """Greedy non-maximum suppression (best score first), at most ``top_k`` boxes kept."""
+    if len(c) == 0:
+        return c
+    xywh = c.boxes.copy()
+    xywh[:, 2:] -= xywh[:, :2]
+    kept = cv2.dnn.NMSBoxes(xywh.tolist(), c.score.tolist(), 0.0, float(iou), top_k=int(top_k))
+    idx = np.asarray(kept, np.int64).reshape(-1)
+    # Stable order: score, then top-to-bottom, left-to-right.
+    order = np.lexsort((c.boxes[idx, 0], c.boxes[idx, 1], -c.score[idx]))
+    return c.take(idx[order])
+
+
+def label_kinds(c: Candidates, lim: Limits) -> np.ndarray:
+    """A kind code per box: text lines, small square icons, containers of several boxes, widgets."""
+    n = len(c)
+    kinds = np.full(n, WIDGET, np.int8)
+    if n == 0:
+        return kinds
+    b = c.boxes
+    w = b[:, 2] - b[:, 0]
+    h = b[:, 3] - b[:, 1]
+    area = w * h
+    aspect = w / np.maximum(h, 1e-6)
+    # Text: dense edge clusters of text height (glyph edges fill most of a word's box), wide
+    # or glyph-sized; never an enclosed area. Icons: small, squarish, not text.
+    text = (c.source == MSER) | (
+        (c.source != HOLE) & (h <= lim.text_max_h) & (c.density >= 0.3) & ((aspect >= 1.3) | (h <= lim.glyph_max_h))
+    )
+    icon = ~text & (w <= lim.icon_max) & (h <= lim.icon_max) & (aspect >= 0.75) & (aspect <= 1.34)
+    kinds[text] = TEXT
+    kinds[icon] = ICON
+    # Containers: big boxes, or boxes strictly holding several smaller ones.
+    big = np.nonzero(~text & ((w > 2 * lim.icon_max) | (h > 2 * lim.icon_max)))[0]
+    if len(big):
+        pb = b[big]
+        inside = (
+            (b[None, :, 0] >= pb[:, None, 0]) & (b[None, :, 1] >= pb[:, None, 1])
+            & (b[None, :, 2] <= pb[:, None, 2]) & (b[None, :, 3] <= pb[:, None, 3])
+            & (area[None, :] < 0.5 * area[big][:, None])
+        )
+        children = inside.sum(1)
+        cont = (children >= 3) | (area[big] >= lim.container_min_area)
+        kinds[big[cont]] = CONTAINER
+    return kinds
+
+
+def to_regions(c: Candidates, kinds: np.ndarray, sx: float, sy: float, frame_wh: tuple[int, int]) -> tuple[Region, ...]:
+    """Regions in full-resolution frame pixels (working box divided by the scale, clipped)."""
+    if len(c) == 0:
+        return ()
+    fw, fh = frame_wh
+    b = c.boxes.astype(np.float64)
+    full = np.empty_like(b)
+    full[:, [0, 2]] = np.clip(b[:, [0, 2]] / sx, 0, fw)
+    full[:, [1, 3]] = np.clip(b[:, [1, 3]] / sy, 0, fh)
+    out = []
+    for (x1, y1, x2, y2), k, s in zip(full.tolist(), kinds.tolist(), c.score.tolist(), strict=True):
+        if x2 > x1 and y2 > y1:
+            out.append(Region(Box(x1, y1, x2, y2), KIND_NAMES[k], float(min(1.0, max(0.0, s)))))
+    return tuple(out)
+
+
+def region_at(
+    regions: Sequence[Region], point: Point | tuple[float, float], *, text_ratio: float = 12.0
+) -> Region | None:
+    """The element under a point: the smallest plausible region containing it.
+
+    Widgets and icons come first (clicking the label of a button means the button); a text
+    region wins when no widget holds the point or the smallest one is ``text_ratio`` times
+    larger (a link inside a panel); a container only when nothing else contains the point.
+    """
+    p = point if isinstance(point, Point) else Point(float(point[0]), float(point[1]))
+    hits = [r for r in regions if r.box.contains(p)]
+    if not hits:
+        return None
+
+    def smallest(kinds: tuple[str, ...]) -> Region | None:
+        rs = [r for r in hits if r.kind in kinds]
+        return min(rs, key=lambda r: (r.box.area, -r.score)) if rs else None
+
+    widget = smallest(("widget", "icon"))
+    text = smallest(("text",))
+    if widget is not None and (text is None or widget.box.area <= text_ratio * text.box.area):
+        return widget
+    if text is not None:
+        return text
+    return smallest(("container",))
+
+
+def regions_near(
+    regions: Sequence[Region], box: Box, *, radius: float | None = None, k: int = 8,
+    kinds: Sequence[RegionKind] | None = None,
+) -> list[Region]:
+    """Up to ``k`` regions closest to ``box`` (centre distance), excluding ``box`` itself and
+    regions containing it; within ``radius`` pixels when given. Anchors for a target element."""
+    c = box.center
+    scored: list[tuple[float, Region]] = []
+    for r in regions:
+        if kinds is not None and r.kind not in kinds:
+            continue
+        if r.box.contains_box(box) or r.box.iou(box) > 0.7:
+            continue
+        d = r.box.center.distance(c)
+        if radius is not None and d > radius:
+            continue
+        scored.append((d, r))
+    scored.sort(key=lambda t: t[0])
+    return [r for _, r in scored[:k]]

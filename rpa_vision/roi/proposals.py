@@ -1,0 +1,232 @@
+"""Candidate boxes on a (working-resolution) gray image.
+
+Sources, all from one edge map (the morphological gradient above a threshold):
+
+- ``OUTER``: outer contours of edge components: bordered widgets (the border ring is one
+  component), icons, isolated glyphs.
+- ``HOLE``: holes of edge components: what a border encloses (a button's face, a text field,
+  a panel), even when neighbouring borders touch.
+- ``WORD`` / ``LINE``: edge components after a horizontal dilation at two levels: glyphs grouped
+  into words, words into text lines and small clusters (icon + label).
+- ``MSER`` (optional): maximally stable blobs of text size, grouped into lines.
+
+Everything here works in the pixels of the image it is given; ``ref_wh`` is the size of the
+whole working image (a crop in incremental mode) so that size limits do not depend on the crop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from rpa_vision.roi.config import ROIConfig
+
+OUTER, HOLE, WORD, LINE, MSER = 0, 1, 2, 3, 4
+_PRIOR = np.array([0.5, 0.6, 0.45, 0.35, 0.5], np.float32)
+_K2 = np.ones((2, 2), np.uint8)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits in working pixels, derived from the config and the working image size."""
+
+    min_w: float
+    min_h: float
+    max_w: float
+    max_h: float
+    text_max_h: float
+    glyph_max_h: float
+    icon_max: float
+    container_min_area: float
+    word_gap: int
+    line_gap: int
+
+    @classmethod
+    def of(cls, cfg: ROIConfig, ref_wh: tuple[int, int]) -> Limits:
+        w, h = ref_wh
+        return cls(
+            min_w=max(3.0, cfg.min_box_frac[0] * w),
+            min_h=max(3.0, cfg.min_box_frac[1] * h),
+            max_w=cfg.max_box_frac[0] * w,
+            max_h=cfg.max_box_frac[1] * h,
+            text_max_h=max(10.0, 0.035 * h),
+            glyph_max_h=max(8.0, 0.016 * h),
+            icon_max=max(12.0, 0.035 * h),
+            container_min_area=0.03 * w * h,
+            word_gap=max(3, int(round(0.0026 * w))) | 1,
+            line_gap=max(7, int(round(0.0060 * w))) | 1,
+        )
+
+
+@dataclass
+class Candidates:
+    """Boxes (N, 4) xyxy float32 with their source, score and features."""
+
+    boxes: np.ndarray
+    source: np.ndarray  # int8, one of OUTER..MSER
+    score: np.ndarray  # float32 in [0, 1]
+    border: np.ndarray  # float32: how closed the box's outline is in the edge map
+    density: np.ndarray  # float32: fraction of edge pixels inside
+
+    @classmethod
+    def empty(cls) -> Candidates:
+        z = np.zeros(0, np.float32)
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.int8), z, z.copy(), z.copy())
+
+    def __len__(self) -> int:
+        return int(self.boxes.shape[0])
+
+    def take(self, idx: np.ndarray) -> Candidates:
+        return Candidates(self.boxes[idx], self.source[idx], self.score[idx], self.border[idx], self.density[idx])
+
+    def shifted(self, dx: float, dy: float) -> Candidates:
+        b = self.boxes.copy()
+        b[:, [0, 2]] += dx
+        b[:, [1, 3]] += dy
+        return Candidates(b, self.source, self.score, self.border, self.density)
+
+    @staticmethod
+    def concat(parts: list[Candidates]) -> Candidates:
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return Candidates.empty()
+        return Candidates(
+            np.concatenate([p.boxes for p in parts]),
+            np.concatenate([p.source for p in parts]),
+            np.concatenate([p.score for p in parts]),
+            np.concatenate([p.border for p in parts]),
+            np.concatenate([p.density for p in parts]),
+        )
+
+
+def edge_map(gray: np.ndarray, threshold: int) -> np.ndarray:
+    """1 where the 2x2 morphological gradient (thin: two pixels per line, so a 2 px gap
+    between two borders stays open) reaches ``threshold``, else 0 (uint8)."""
+    grad = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, _K2)
+    _, e = cv2.threshold(grad, threshold - 1, 1, cv2.THRESH_BINARY)
+    return e
+
+
+def _rects(contours: Sequence[np.ndarray]) -> np.ndarray:
+    """Bounding boxes (N, 4) xyxy (exclusive max) of contours, vectorised."""
+    n = len(contours)
+    if n == 0:
+        return np.zeros((0, 4), np.float32)
+    lens = np.fromiter((len(c) for c in contours), np.int64, n)
+    pts = np.concatenate(contours).reshape(-1, 2)
+    starts = np.zeros(n, np.int64)
+    np.cumsum(lens[:-1], out=starts[1:])
+    out = np.empty((n, 4), np.float32)
+    out[:, 0] = np.minimum.reduceat(pts[:, 0], starts)
+    out[:, 1] = np.minimum.reduceat(pts[:, 1], starts)
+    out[:, 2] = np.maximum.reduceat(pts[:, 0], starts) + 1
+    out[:, 3] = np.maximum.reduceat(pts[:, 1], starts) + 1
+    return out
+
+
+def _grouped(edges: np.ndarray, kx: int, ky: int) -> np.ndarray:
+    """Boxes of edge components after dilating by a kx*ky rectangle, shrunk back by the dilation."""
+    d = cv2.dilate(edges, np.ones((ky, kx), np.uint8))
+    cnts, _ = cv2.findContours(d, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    b = _rects(cnts)
+    if len(b):
+        b[:, 0] += kx // 2
+        b[:, 2] -= kx // 2
+        b[:, 1] += ky // 2
+        b[:, 3] -= ky // 2
+    return b
+
+
+def _mser_lines(gray: np.ndarray, scale: float, lim: Limits) -> np.ndarray:
+    """Text lines from MSER blobs found on a copy ``scale`` times smaller."""
+    h, w = gray.shape
+    sw, sh = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
+    small = cv2.resize(gray, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1.0 else gray
+    max_area = int(max(30.0, (lim.text_max_h * scale) ** 2 * 1.5))
+    mser: Any = cv2.MSER_create(delta=5, min_area=4, max_area=max_area)  # type: ignore[attr-defined]
+    _, bb = mser.detectRegions(small)
+    if bb is None or len(bb) == 0:
+        return np.zeros((0, 4), np.float32)
+    bb = np.asarray(bb, np.float32).reshape(-1, 4) / np.float32(scale)
+    bw, bh = bb[:, 2], bb[:, 3]
+    keep = (bh >= 3) & (bh <= lim.text_max_h) & (bw <= 3 * bh)
+    bb = bb[keep]
+    mask = np.zeros((h, w), np.uint8)
+    for x, y, bw_, bh_ in bb.astype(np.int32):
+        mask[y:y + bh_, x:x + bw_] = 1
+    return _grouped(mask, lim.word_gap, 1)
+
+
+def _band_sums(ii: np.ndarray, x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y2: np.ndarray) -> np.ndarray:
+    """Sum of the edge map over boxes, from its integral image (coordinates clipped)."""
+    hh, ww = ii.shape[0] - 1, ii.shape[1] - 1
+    x1 = np.clip(x1, 0, ww)
+    x2 = np.clip(x2, 0, ww)
+    y1 = np.clip(y1, 0, hh)
+    y2 = np.clip(y2, 0, hh)
+    return (ii[y2, x2] - ii[y1, x2] - ii[y2, x1] + ii[y1, x1]).astype(np.float32)
+
+
+def features(edges: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(border closure, edge density) of every box, in [0, 1]."""
+    if len(boxes) == 0:
+        z = np.zeros(0, np.float32)
+        return z, z.copy()
+    ii = cv2.integral(edges)
+    b = np.round(boxes).astype(np.int64)
+    x1, y1, x2, y2 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    w = np.maximum(1, x2 - x1).astype(np.float32)
+    h = np.maximum(1, y2 - y1).astype(np.float32)
+    top = _band_sums(ii, x1, y1 - 1, x2, y1 + 2) / (2 * w)
+    bot = _band_sums(ii, x1, y2 - 2, x2, y2 + 1) / (2 * w)
+    left = _band_sums(ii, x1 - 1, y1, x1 + 2, y2) / (2 * h)
+    right = _band_sums(ii, x2 - 2, y1, x2 + 1, y2) / (2 * h)
+    sides = np.minimum(1.0, np.stack([top, bot, left, right], 1))
+    border = 0.5 * sides.mean(1) + 0.5 * sides.min(1)
+    inner = _band_sums(ii, x1 + 2, y1 + 2, x2 - 2, y2 - 2)
+    density = inner / np.maximum(1.0, (w - 4) * (h - 4))
+    return border.astype(np.float32), np.minimum(1.0, density).astype(np.float32)
+
+
+def detect(gray: np.ndarray, cfg: ROIConfig, ref_wh: tuple[int, int]) -> Candidates:
+    """All candidate boxes of a gray working image (or a crop of it), scored, size-filtered."""
+    h, w = gray.shape[:2]
+    if h < 4 or w < 4:
+        return Candidates.empty()
+    lim = Limits.of(cfg, ref_wh)
+    edges = edge_map(gray, cfg.edge_threshold)
+    cnts, hier = cv2.findContours(edges, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    parts: list[np.ndarray] = []
+    srcs: list[np.ndarray] = []
+    if len(cnts):
+        r = _rects(cnts)
+        hole = hier.reshape(-1, 4)[:, 3] >= 0
+        # A hole's contour runs over the edge pixels around it; one more pixel reaches the border line.
+        holes = r[hole] + np.array([-1, -1, 1, 1], np.float32)
+        parts += [r[~hole], holes]
+        srcs += [np.full(int((~hole).sum()), OUTER, np.int8), np.full(len(holes), HOLE, np.int8)]
+    for kx, ky, src in ((lim.word_gap, 1, WORD), (lim.line_gap, 3, LINE)):
+        g = _grouped(edges, kx, ky)
+        parts.append(g)
+        srcs.append(np.full(len(g), src, np.int8))
+    if cfg.mser:
+        m = _mser_lines(gray, cfg.mser_scale, lim)
+        parts.append(m)
+        srcs.append(np.full(len(m), MSER, np.int8))
+    boxes = np.concatenate(parts) if parts else np.zeros((0, 4), np.float32)
+    source = np.concatenate(srcs) if srcs else np.zeros(0, np.int8)
+    boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, w)
+    boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, h)
+    bw = boxes[:, 2] - boxes[:, 0]
+    bh = boxes[:, 3] - boxes[:, 1]
+    keep = (bw >= lim.min_w) & (bh >= lim.min_h) & (bw <= lim.max_w) & (bh <= lim.max_h)
+    boxes, source = boxes[keep], source[keep]
+    border, density = features(edges, boxes)
+    bh = boxes[:, 3] - boxes[:, 1]
+    texty = (bh <= lim.text_max_h).astype(np.float32) * np.minimum(1.0, 2.5 * density) * 0.8
+    score = np.clip(0.4 * _PRIOR[source] + 0.6 * np.maximum(border, texty), 0.0, 1.0).astype(np.float32)
+    return Candidates(boxes, source, score, border, density)
