@@ -177,8 +177,8 @@ class WorkflowStore:
         return out
 
     # writing --------------------------------------------------------------------------------
-    def save(self, wf: Workflow, images: Mapping[str, np.ndarray], *, overwrite: bool = False) -> Path:
-        """Save a new workflow with its images (file name -> BGR array), atomically."""
+    def save(self, wf: Workflow, images: Mapping[str, np.ndarray | bytes], *, overwrite: bool = False) -> Path:
+        """Save a new workflow with its images (file name -> BGR array or PNG bytes), atomically."""
         folder = self.folder(wf.name)
         if folder.exists() and not overwrite:
             raise WorkflowExistsError(wf.name)
@@ -188,7 +188,7 @@ class WorkflowStore:
         self.root.mkdir(parents=True, exist_ok=True)
         with atomic_directory(folder) as tmp:
             for fname, img in images.items():
-                _write_file(tmp / fname, encode_png(img))
+                _write_file(tmp / validate_file_name(fname), img if isinstance(img, bytes) else encode_png(img))
             atomic_write_json(tmp / WORKFLOW_FILE, wf.to_json())
         log.info("saved workflow %s (%d steps) in %s", wf.name, len(wf.steps), folder)
         return folder

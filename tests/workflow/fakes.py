@@ -157,3 +157,81 @@ def record(app: FakeApp, plan: Sequence[str | tuple[str, str]], name: str = "fak
     app.typed.clear()
     wf = Workflow(name, ScreenInfo(SW, SH), tuple(steps), encoder=enc.provenance())
     return wf, images
+
+
+class FakeInput:
+    """An input recorder double: the test pushes events through ``emit``."""
+
+    def __init__(self) -> None:
+        self.callback = None
+        self.stopped = False
+
+    def start(self, callback) -> None:  # type: ignore[no-untyped-def]
+        self.callback = callback
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def emit(self, ev) -> None:  # type: ignore[no-untyped-def]
+        assert self.callback is not None
+        self.callback(ev)
+
+
+class MiniNormalizer:
+    """A minimal normaliser double: clicks, merged typing, hotkeys, single keys."""
+
+    def __init__(self) -> None:
+        from rpa_vision.core.events import MODIFIER_KEYS
+
+        self.mods = MODIFIER_KEYS
+        self.down: list[str] = []
+        self.text = ""
+        self.text_t = 0.0
+        self.press = None
+
+    def _flush_text(self) -> list[Action]:
+        out = [Action(ActionKind.TYPE, t=self.text_t, text=self.text)] if self.text else []
+        self.text = ""
+        return out
+
+    def feed(self, ev) -> list[Action]:  # type: ignore[no-untyped-def]
+        from rpa_vision.core.events import EventKind
+
+        if ev.kind is EventKind.PRESS:
+            self.press = ev
+            return self._flush_text()
+        if ev.kind is EventKind.RELEASE and self.press is not None:
+            p, self.press = self.press, None
+            return [Action(ActionKind.CLICK, t=p.t, point=p.point)]
+        if ev.kind is EventKind.KEY_DOWN:
+            held = [k for k in self.down if k in self.mods]
+            self.down.append(ev.key)
+            if ev.key in self.mods:
+                return []
+            if held and held != ["shift"]:
+                return [*self._flush_text(), Action(ActionKind.HOTKEY, t=ev.t, keys=(*held, ev.key))]
+            if ev.char:
+                if not self.text:
+                    self.text_t = ev.t
+                self.text += ev.char
+                return []
+            return [*self._flush_text(), Action(ActionKind.KEY, t=ev.t, keys=(ev.key,))]
+        if ev.kind is EventKind.KEY_UP and ev.key in self.down:
+            self.down.remove(ev.key)
+        return []
+
+    def flush(self) -> list[Action]:
+        return self._flush_text()
+
+
+def button_regions(app: FakeApp):  # type: ignore[no-untyped-def]
+    """A regions function that 'proposes' the app's buttons and a big panel."""
+    from types import SimpleNamespace
+
+    def fn(frame: Frame) -> list:  # type: ignore[type-arg]
+        regs = [SimpleNamespace(box=app.button_box(n), kind="widget", score=0.9) for n in BUTTONS]
+        ox, oy = app.offset
+        regs.append(SimpleNamespace(box=Box(ox, oy, ox + 260, oy + 200), kind="container", score=0.5))
+        return regs
+
+    return fn

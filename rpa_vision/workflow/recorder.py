@@ -1,0 +1,354 @@
+"""Records a workflow: input events become actions, each with the screen just before it.
+
+Pieces (all injected, so the recorder runs the same with fakes and with the real desktop):
+
+* an input recorder (``start(callback)`` / ``stop()``) delivering ``InputEvent``s;
+* a normaliser turning events into ``Action``s (typing merged, hotkeys, double-clicks, drags,
+  scrolls): ``feed(event) -> [Action]`` and ``flush() -> [Action]``;
+* a ``FrameRing`` fed by the capture loop, so each action gets the newest frame from *before*
+  its press;
+* a ``TargetFinder`` (ROI regions, OCR, anchors, window) and a ``StateEncoder``.
+
+The recorder's own hotkeys (stop, secret typing) never become steps. Secret typing stores
+``{{secret:NAME}}`` instead of the text. Processing (regions, OCR, PNG encoding) runs on a
+worker thread so the input listener is never blocked.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from rpa_vision.core.errors import ValidationError
+from rpa_vision.core.events import MODIFIER_KEYS, Action, ActionKind, EventKind, InputEvent
+from rpa_vision.core.frame import Frame
+from rpa_vision.core.logging import get_logger
+from rpa_vision.core.paths import Paths
+from rpa_vision.workflow.model import ScreenInfo, StateSnapshot, Step, Workflow, validate_name
+from rpa_vision.workflow.query import frame_changed
+from rpa_vision.workflow.state import StateEncoder, thumbnail
+from rpa_vision.workflow.store import WorkflowStore, encode_png
+from rpa_vision.workflow.targets import TargetFinder
+
+log = get_logger(__name__)
+
+DEFAULT_STOP_HOTKEY = ("ctrl", "shift", "f12")
+DEFAULT_SECRET_HOTKEY = ("ctrl", "shift", "f11")
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9_]{1,40}$")
+
+
+class InputSource(Protocol):
+    def start(self, callback: Callable[[InputEvent], None]) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class Normalizer(Protocol):
+    def feed(self, event: InputEvent) -> Sequence[Action]: ...
+
+    def flush(self) -> Sequence[Action]: ...
+
+
+def secret_placeholder(name: str) -> str:
+    return "{{secret:" + name + "}}"
+
+
+def parse_hotkey(text: str) -> tuple[str, ...]:
+    """``"ctrl+shift+f12"`` -> ``("ctrl", "shift", "f12")`` (modifiers first, lower case)."""
+    keys = tuple(k.strip().lower() for k in text.split("+") if k.strip())
+    if not keys or all(k in MODIFIER_KEYS for k in keys):
+        raise ValidationError(f"a hotkey needs a non-modifier key, got {text!r}", field="hotkey")
+    mods = tuple(k for k in keys if k in MODIFIER_KEYS)
+    return (*mods, *(k for k in keys if k not in MODIFIER_KEYS))
+
+
+class FrameRing:
+    """The last few frames with the monotonic time they were grabbed at."""
+
+    def __init__(self, seconds: float = 3.0, max_frames: int = 24) -> None:
+        self.seconds = seconds
+        self._frames: deque[tuple[float, Frame]] = deque(maxlen=max_frames)
+        self._lock = threading.Lock()
+
+    def push(self, frame: Frame, t: float | None = None) -> None:
+        if t is None:  # Frame.timestamp is wall-clock; map it onto the monotonic clock of input events
+            t = time.monotonic() - max(0.0, time.time() - frame.timestamp)
+        with self._lock:
+            self._frames.append((t, frame))
+            while self._frames and self._frames[-1][0] - self._frames[0][0] > self.seconds and len(self._frames) > 2:
+                self._frames.popleft()
+
+    def before(self, t: float, margin: float = 0.01) -> Frame | None:
+        """The newest frame grabbed before ``t - margin`` (else the oldest one there is)."""
+        with self._lock:
+            frames = list(self._frames)
+        if not frames:
+            return None
+        older = [f for ft, f in frames if ft < t - margin]
+        return older[-1] if older else frames[0][1]
+
+    def latest(self) -> Frame | None:
+        with self._lock:
+            return self._frames[-1][1] if self._frames else None
+
+
+@dataclass(frozen=True)
+class RecorderConfig:
+    stop_hotkey: tuple[str, ...] = DEFAULT_STOP_HOTKEY
+    secret_hotkey: tuple[str, ...] = DEFAULT_SECRET_HOTKEY
+    secret_name: str = "secret"  # the name the secret hotkey uses
+    keep_screenshots: bool = True  # full screenshot per step (the locator's reference)
+
+
+@dataclass
+class _Pending:
+    action: Action
+    before: Frame | None
+    delay_s: float
+    step: Step | None = None
+    images: dict[str, bytes] = field(default_factory=dict)
+
+
+class Recorder:
+    """Listens, pairs every action with the screen before it, and builds a ``Workflow``."""
+
+    def __init__(
+        self,
+        name: str,
+        input_source: InputSource,
+        normalizer: Normalizer,
+        frames: FrameRing,
+        finder: TargetFinder,
+        state_encoder: StateEncoder,
+        *,
+        config: RecorderConfig | None = None,
+        on_step: Callable[[Step], None] | None = None,
+    ) -> None:
+        self.name = validate_name(name)
+        self.input = input_source
+        self.normalizer = normalizer
+        self.frames = frames
+        self.finder = finder
+        self.encoder = state_encoder
+        self.config = config or RecorderConfig()
+        self.on_step = on_step
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._down: set[str] = set()
+        self._swallow: set[str] = set()  # keys of our own hotkeys still held down
+        self._secret: str | None = None
+        self._pending: list[_Pending] = []
+        self._queue: queue.Queue[_Pending | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._last_t: float | None = None
+        self._started = 0.0
+        self.stop_reason = ""
+        self.dropped_events = 0
+
+    # control ------------------------------------------------------------------------------------
+    def start(self) -> Recorder:
+        self._started = time.time()
+        self._worker = threading.Thread(target=self._work, name="rpa-vision-recorder", daemon=True)
+        self._worker.start()
+        self.input.start(self._on_event)
+        return self
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Stop listening (from any thread, a signal handler included); idempotent."""
+        if not self._stopped.is_set():
+            self.stop_reason = reason
+            self._stopped.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until stopped (hotkey, ``stop()``); False on timeout."""
+        return self._stopped.wait(timeout)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    def set_secret(self, on: bool, name: str = "secret") -> None:
+        """While on, typed text is stored as ``{{secret:NAME}}`` (replay reads RPA_VISION_SECRET_NAME)."""
+        if on and not _SECRET_NAME.match(name):
+            raise ValidationError(f"secret names are letters, digits and _ (1-40), got {name!r}", field="name")
+        with self._lock:
+            self._emit(self.normalizer.flush())  # text typed before the switch stays as it was
+            self._secret = name if on else None
+
+    @property
+    def secret(self) -> str | None:
+        return self._secret
+
+    # events (listener thread) -------------------------------------------------------------------
+    def _on_event(self, ev: InputEvent) -> None:
+        if self._stopped.is_set() or ev.injected:
+            return
+        try:
+            with self._lock:
+                if self._hotkey(ev):
+                    return
+                self._emit(self.normalizer.feed(ev))
+        except Exception:  # a bad event must not kill the listener thread
+            self.dropped_events += 1
+            log.exception("recorder: dropped an input event")
+
+    def _hotkey(self, ev: InputEvent) -> bool:
+        """Track keys; True when the event belongs to one of the recorder's own hotkeys."""
+        key = ev.key or ""
+        if ev.kind is EventKind.KEY_UP:
+            self._down.discard(key)
+            if key in self._swallow:
+                self._swallow.discard(key)
+                return True
+            return False
+        if ev.kind is not EventKind.KEY_DOWN:
+            return False
+        self._down.add(key)
+        for combo, what in ((self.config.stop_hotkey, "stop"), (self.config.secret_hotkey, "secret")):
+            if key == combo[-1] and set(combo) <= self._down:
+                self._swallow |= set(combo)
+                self._drop_modifier_state(combo)
+                if what == "stop":
+                    self.stop("stop hotkey")
+                else:
+                    self._secret = None if self._secret else self.config.secret_name
+                    log.info("secret typing %s", "on" if self._secret else "off")
+                return True
+        return False
+
+    def _drop_modifier_state(self, combo: tuple[str, ...]) -> None:
+        """Forget the hotkey's modifiers in the normaliser: they were the recorder's, not the user's."""
+        for k in combo[:-1]:
+            try:
+                self._emit(self.normalizer.feed(InputEvent(EventKind.KEY_UP, key=k)), hotkey=combo)
+            except ValidationError:
+                pass
+
+    def _emit(self, actions: Sequence[Action], hotkey: tuple[str, ...] | None = None) -> None:
+        own = {self.config.stop_hotkey, self.config.secret_hotkey}
+        for a in actions:
+            if a.kind in (ActionKind.HOTKEY, ActionKind.KEY) and (tuple(a.keys) in own or
+                                                                   all(k in MODIFIER_KEYS for k in a.keys)):
+                continue  # the recorder's own hotkeys and lone modifiers are not steps
+            if self._secret is not None:
+                if a.kind is ActionKind.TYPE:
+                    a = replace(a, text=secret_placeholder(self._secret))
+                elif a.kind is ActionKind.KEY and len(a.keys) == 1 and len(a.keys[0]) == 1:
+                    a = Action(ActionKind.TYPE, t=a.t, text=secret_placeholder(self._secret))
+            self._add(a)
+
+    def _add(self, a: Action) -> None:
+        if self._pending and a.kind is ActionKind.TYPE and self._pending[-1].action.kind is ActionKind.TYPE and \
+                self._secret is not None and self._pending[-1].action.text == a.text:
+            return  # one placeholder per secret field
+        t = a.t if a.t > 0 else time.monotonic()
+        delay = 0.0 if self._last_t is None else max(0.0, t - self._last_t - self._pending[-1].action.duration_s)
+        self._last_t = t
+        p = _Pending(a, self.frames.before(t), delay)
+        self._pending.append(p)
+        self._queue.put(p)
+
+    # processing (worker thread) -------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            try:
+                self._prepare(item)
+            except Exception:
+                log.exception("recorder: could not analyse the screen for an action")
+
+    def _prepare(self, p: _Pending) -> None:
+        """Target and before-state of one action (index and after-state come at the end)."""
+        target = None
+        images: dict[str, bytes] = {}
+        before = None
+        if p.before is not None:
+            if p.action.is_pointer and p.action.point is not None:
+                found = self.finder.find(p.before, p.action.point)
+                if found is not None:
+                    target, crop = found
+                    images["target"] = encode_png(crop)
+            images["before-thumb"] = encode_png(thumbnail(p.before))
+            if self.config.keep_screenshots:
+                images["before"] = encode_png(p.before.bgr())
+            before = self.encoder.state_vector(p.before)
+        p.images = images
+        p.step = Step(0, p.action, target, None if before is None else StateSnapshot(
+            "before-thumb", "before" if self.config.keep_screenshots else None, before, self.encoder.name),
+            delay_s=p.delay_s)
+
+    # result --------------------------------------------------------------------------------------
+    def finish(self, timeout: float = 30.0) -> tuple[Workflow, dict[str, bytes]]:
+        """Stop listening, process what is left, and build the workflow and its image files."""
+        self.stop(self.stop_reason or "finished")
+        try:
+            self.input.stop()
+        except Exception:
+            log.exception("recorder: stopping the input listener failed")
+        with self._lock:
+            self._emit(self.normalizer.flush())
+        self._queue.put(None)
+        if self._worker is not None:
+            self._worker.join(timeout)
+        end_frame = self.frames.latest()
+        steps: list[Step] = []
+        images: dict[str, bytes] = {}
+        screen: ScreenInfo | None = None
+        for i, p in enumerate(self._pending):
+            if p.step is None:
+                continue
+            idx = len(steps)
+            step, files = self._finalise(idx, p, self._after_frame(i, end_frame))
+            steps.append(step)
+            images.update(files)
+            if screen is None and p.before is not None:
+                screen = ScreenInfo.from_monitor(p.before.monitor)
+        if screen is None:
+            f = end_frame
+            screen = ScreenInfo.from_monitor(f.monitor) if f is not None else ScreenInfo(1, 1)
+        wf = Workflow(self.name, screen, tuple(steps), created=self._started or time.time(),
+                      encoder=self.encoder.provenance())
+        return wf, images
+
+    def _after_frame(self, i: int, end: Frame | None) -> Frame | None:
+        for p in self._pending[i + 1:]:
+            if p.before is not None:
+                return p.before
+        return end
+
+    def _finalise(self, idx: int, p: _Pending, after: Frame | None) -> tuple[Step, dict[str, bytes]]:
+        assert p.step is not None
+        pre = f"step-{idx:03d}-"
+        files = {pre + k + ".png": v for k, v in p.images.items()}
+        step = p.step
+        target = step.target
+        if target is not None:
+            target = replace(target, crop=pre + "target.png")
+        before = step.before
+        if before is not None:
+            before = replace(before, thumb=pre + "before-thumb.png",
+                             screenshot=pre + "before.png" if before.screenshot else None)
+        after_snap, changed = None, None
+        if after is not None and p.before is not None:
+            files[pre + "after-thumb.png"] = encode_png(thumbnail(after))
+            after_snap = StateSnapshot(pre + "after-thumb.png", None, self.encoder.state_vector(after),
+                                       self.encoder.name)
+            changed = frame_changed(p.before, after)
+        return Step(idx, step.action, target, before, after_snap, step.delay_s, changed), files
+
+    def save(self, store: WorkflowStore | None = None, *, overwrite: bool = False) -> tuple[Workflow, Any]:
+        """``finish()`` and save atomically; returns the workflow and its folder (None when empty)."""
+        wf, images = self.finish()
+        if not wf.steps:
+            return wf, None
+        store = store or WorkflowStore(Paths.resolve())
+        return wf, store.save(wf, images, overwrite=overwrite)
+
