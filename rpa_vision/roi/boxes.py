@@ -79,7 +79,7 @@ def to_regions(c: Candidates, kinds: np.ndarray, sx: float, sy: float, frame_wh:
 
 
 def region_at(
-    regions: Sequence[Region], point: Point | tuple[float, float], *, text_ratio: float = 12.0
+    regions: Sequence[Region], point: Point | tuple[float, float], *, text_ratio: float = 40.0
 ) -> Region | None:
     """The element under a point: the smallest plausible region containing it.
 
@@ -109,14 +109,15 @@ def regions_near(
     regions: Sequence[Region], box: Box, *, radius: float | None = None, k: int = 8,
     kinds: Sequence[RegionKind] | None = None,
 ) -> list[Region]:
-    """Up to ``k`` regions closest to ``box`` (centre distance), excluding ``box`` itself and
-    regions containing it; within ``radius`` pixels when given. Anchors for a target element."""
+    """Up to ``k`` regions closest to ``box`` (centre distance), excluding ``box`` itself, regions
+    containing it and regions inside it; within ``radius`` pixels when given. Anchors for a
+    target element."""
     c = box.center
     scored: list[tuple[float, Region]] = []
     for r in regions:
         if kinds is not None and r.kind not in kinds:
             continue
-        if r.box.contains_box(box) or r.box.iou(box) > 0.7:
+        if r.box.contains_box(box) or box.contains_box(r.box) or r.box.iou(box) > 0.7:
             continue
         d = r.box.center.distance(c)
         if radius is not None and d > radius:

@@ -1,0 +1,196 @@
+"""ROI optimizer: recall and kinds on drawn GUIs, every input format, caching, incremental mode."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from rpa_vision.core import Box, Frame, ValidationError
+from rpa_vision.roi import Region, ROIConfig, ROIError, ROIOptimizer
+from rpa_vision.roi.evaluate import recall_at
+from tests.roi.synthetic_ui import draw_ui
+
+
+@pytest.fixture(scope="module")
+def ui():
+    return draw_ui(1.0)
+
+
+@pytest.fixture(scope="module")
+def ui4k():
+    return draw_ui(2.0, 3840, 2160)
+
+
+def _best(regions: tuple[Region, ...], box: Box) -> Region:
+    return max(regions, key=lambda r: r.box.iou(box))
+
+
+def test_finds_every_drawn_element_1080p(ui):
+    res = ROIOptimizer().propose(Frame.from_array(ui.image))
+    for name in ("buttons", "fields", "icons", "texts", "panels"):
+        rep = recall_at(res.regions, getattr(ui, name), iou=0.5)
+        assert rep.recall == 1.0, (name, rep.misses)
+    assert not res.cached and not res.incremental
+    assert res.transform.is_identity
+    assert {"downscale", "detect", "nms_label", "total"} <= set(res.timings_ms)
+
+
+def test_kinds_of_drawn_elements(ui):
+    res = ROIOptimizer().propose(Frame.from_array(ui.image))
+    assert all(_best(res.regions, b).kind == "widget" for b in ui.buttons + ui.fields)
+    assert all(_best(res.regions, b).kind == "icon" for b in ui.icons)
+    assert all(_best(res.regions, b).kind == "text" for b in ui.texts)
+    assert _best(res.regions, ui.panels[0]).kind == "container"
+
+
+def test_4k_bgra_boxes_come_back_in_full_resolution(ui4k):
+    bgra = cv2.cvtColor(ui4k.image, cv2.COLOR_BGR2BGRA)
+    res = ROIOptimizer().propose(Frame.from_array(bgra, "BGRA"))
+    assert res.transform.scale_x == pytest.approx(0.5)
+    rep = recall_at(res.regions, ui4k.clickable, iou=0.5)
+    assert rep.recall >= 0.95, rep.misses
+    # Boxes are full-resolution: a 4K button is matched tightly, not at half size.
+    tight = [_best(res.regions, b).box.iou(b) for b in ui4k.buttons]
+    assert min(tight) > 0.7
+    assert all(r.box.x2 <= 3840 and r.box.y2 <= 2160 for r in res.regions)
+
+
+def test_same_regions_whatever_the_channel_order_or_strides(ui):
+    opt = ROIOptimizer(ROIConfig(cache_entries=0))
+    ref = opt.propose(Frame.from_array(ui.image, "BGR")).boxes()
+    rgb = np.ascontiguousarray(ui.image[:, :, ::-1])
+    rgba = cv2.cvtColor(ui.image, cv2.COLOR_BGR2RGBA)
+    gray = cv2.cvtColor(ui.image, cv2.COLOR_BGR2GRAY)
+    strided = np.zeros((ui.image.shape[0], ui.image.shape[1] * 2, 3), np.uint8)
+    strided[:, ::2] = ui.image
+    for pixels, ch in ((rgb, "RGB"), (rgba, "RGBA"), (rgb[:, :, ::-1], "BGR"), (strided[:, ::2], "BGR")):
+        got = opt.propose(Frame.from_array(pixels, ch)).boxes()
+        assert recall_at(got, ref, iou=0.9).recall >= 0.97, ch
+    got = opt.propose(Frame.from_array(gray, "GRAY")).boxes()
+    assert recall_at(got, ref, iou=0.9).recall >= 0.9  # BT.601 gray differs slightly from OpenCV's
+    got = opt.propose(Frame.from_array(gray[:, :, None], "GRAY")).boxes()
+    assert len(got) > 0
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 500), (3, 3), (1080, 1920)])
+def test_tiny_and_blank_frames_give_no_regions(shape):
+    res = ROIOptimizer().propose(Frame.from_array(np.full(shape, 128, np.uint8), "GRAY"))
+    assert res.regions == ()
+
+
+def test_8k_gray_frame(ui4k):
+    big = cv2.resize(cv2.cvtColor(ui4k.image, cv2.COLOR_BGR2GRAY), (7680, 4320), interpolation=cv2.INTER_NEAREST)
+    res = ROIOptimizer().propose(Frame.from_array(big, "GRAY"))
+    assert res.transform.scale_x == pytest.approx(0.25)
+    truth = [b.scale(2.0) for b in ui4k.buttons]
+    assert recall_at(res.regions, truth, iou=0.5).recall >= 0.9
+
+
+def test_bad_input_is_a_clear_error(ui):
+    opt = ROIOptimizer()
+    with pytest.raises(ROIError):
+        opt.propose(ui.image)  # type: ignore[arg-type]
+    with pytest.raises(ROIError):
+        opt.propose(Frame.from_array(ui.image), [(0, 0, 10, 10)])  # type: ignore[list-item]
+    with pytest.raises(ValidationError):
+        Frame.from_array(np.zeros((0, 10), np.uint8), "GRAY")
+
+
+def test_cache_hits_misses_and_evictions(ui):
+    opt = ROIOptimizer(ROIConfig(cache_entries=2))
+    frames = []
+    for i in range(3):
+        img = ui.image.copy()
+        img[:40, :40] = 10 * i
+        frames.append(Frame.from_array(img))
+    first = opt.propose(frames[0])
+    again = opt.propose(Frame.from_array(frames[0].pixels.copy()))  # new object, same content
+    assert again.cached and again.regions == first.regions
+    opt.propose(frames[1])
+    opt.propose(frames[2])  # evicts frames[0]
+    assert not opt.propose(frames[0]).cached
+    st = opt.stats()
+    assert st["hits"] == 1 and st["misses"] == 4 and st["evictions"] == 2 and st["entries"] == 2
+
+
+def test_no_cache_when_disabled(ui):
+    opt = ROIOptimizer(ROIConfig(cache_entries=0))
+    f = Frame.from_array(ui.image)
+    opt.propose(f)
+    assert not opt.propose(f).cached
+    assert opt.stats()["entries"] == 0
+
+
+def _with_new_button(img: np.ndarray, box: Box, label: str = "NEW") -> np.ndarray:
+    out = img.copy()
+    x1, y1, x2, y2 = box.as_int_tuple()
+    cv2.rectangle(out, (x1, y1), (x2 - 1, y2 - 1), (200, 230, 200), -1)
+    cv2.rectangle(out, (x1, y1), (x2 - 1, y2 - 1), (40, 40, 40), 1)
+    cv2.putText(out, label, (x1 + 8, y2 - 9), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    return out
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_incremental_matches_a_full_run(ui, ui4k, scale):
+    base = ui.image if scale == 1.0 else ui4k.image
+    new_box = Box(1400, 600, 1520, 632).scale(scale)
+    changed = _with_new_button(base, new_box)
+    opt = ROIOptimizer()
+    before = opt.propose(Frame.from_array(base))
+    inc = opt.propose(Frame.from_array(changed), [new_box])
+    full = ROIOptimizer().propose(Frame.from_array(changed))
+    assert inc.incremental and not full.incremental
+    assert _best(inc.regions, new_box).box.iou(new_box) > 0.8
+    assert recall_at(before.regions, [new_box]).recall == 0.0
+    # Same answer as a full run, and everything far from the change untouched.
+    assert recall_at(inc.regions, full.boxes(), iou=0.9).recall >= 0.97
+    assert recall_at(full.regions, inc.boxes(), iou=0.9).recall >= 0.97
+    far = [r.box for r in before.regions if r.box.expand(200 * scale).intersection(new_box) is None]
+    assert recall_at(inc.regions, far, iou=0.99).recall == 1.0
+    assert opt.stats()["incremental_runs"] == 1
+
+
+def test_incremental_removes_what_disappeared(ui):
+    opt = ROIOptimizer()
+    gone = ui.buttons[5]
+    img = ui.image.copy()
+    x1, y1, x2, y2 = gone.expand(2).as_int_tuple()
+    img[y1:y2, x1:x2] = 245  # the panel's colour
+    opt.propose(Frame.from_array(ui.image))
+    inc = opt.propose(Frame.from_array(img), [gone.expand(2)])
+    assert inc.incremental
+    assert all(r.box.intersection(gone) is None or r.kind == "container" for r in inc.regions)
+
+
+def test_large_or_unmatched_dirty_falls_back_to_full(ui):
+    opt = ROIOptimizer()
+    img = _with_new_button(ui.image, Box(1400, 600, 1520, 632))
+    inc = opt.propose(Frame.from_array(img), [Box(0, 0, 1920, 1080)])  # no previous frame
+    assert not inc.incremental
+    img2 = _with_new_button(img, Box(1400, 700, 1520, 732))
+    assert not opt.propose(Frame.from_array(img2), [Box(0, 0, 1900, 1000)]).incremental
+    small = Frame.from_array(np.ascontiguousarray(img2[:500, :800]))
+    assert not opt.propose(small, [Box(0, 0, 10, 10)]).incremental  # size changed
+    st = opt.stats()
+    assert st["incremental_runs"] == 0 and st["full_runs"] == 3
+
+
+def test_max_regions_caps_the_output(ui):
+    res = ROIOptimizer(ROIConfig(max_regions=5)).propose(Frame.from_array(ui.image))
+    assert len(res.regions) == 5
+    scores = [r.score for r in res.regions]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_size_filters_scale_with_the_frame(ui):
+    strict = ROIConfig(min_box_frac=(0.05, 0.05))
+    res = ROIOptimizer(strict).propose(Frame.from_array(ui.image))
+    assert all(r.box.width >= 0.05 * 1920 - 1 and r.box.height >= 0.05 * 1080 - 1 for r in res.regions)
+    assert recall_at(res.regions, ui.panels).recall == 1.0
+
+
+def test_mser_text_lines(ui):
+    res = ROIOptimizer(ROIConfig(mser=True)).propose(Frame.from_array(ui.image))
+    assert recall_at(res.regions, ui.texts).recall == 1.0
+    assert recall_at(res.regions, ui.clickable).recall == 1.0
