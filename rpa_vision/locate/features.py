@@ -1,0 +1,142 @@
+"""Pixel features the Locator compares: polarity-free gradients, normalised correlation, a small
+orientation descriptor, and the surroundings ("context") of a box.
+
+Gradient magnitude ignores which side of an edge is light, so a dark theme (or any colour swap)
+keeps the structure of a widget; gray correlation is taken in absolute value for the same reason.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from rpa_vision.core.geometry import Box
+
+
+def gray_of(bgr: np.ndarray) -> np.ndarray:
+    if bgr.ndim == 2:
+        return bgr
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+
+
+def gradient(gray: np.ndarray) -> np.ndarray:
+    """Float32 gradient magnitude (|dx| + |dy| of a lightly smoothed image), polarity-free."""
+    g = gray.astype(np.float32)
+    if min(g.shape[:2]) >= 3:
+        g = cv2.GaussianBlur(g, (3, 3), 0)
+    dx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
+    dy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    return np.abs(dx) + np.abs(dy)
+
+
+def resize_to(img: np.ndarray, w: int, h: int) -> np.ndarray:
+    w, h = max(1, int(round(w))), max(1, int(round(h)))
+    if img.shape[1] == w and img.shape[0] == h:
+        return img
+    shrink = w * h < img.shape[0] * img.shape[1]
+    return cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def ncc(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Zero-mean normalised correlation of two equally sized arrays, in [-1, 1].
+
+    Two flat patches correlate 1 when equally flat (a blank field matches a blank field) and 0
+    when only one is flat."""
+    x = a.astype(np.float32).ravel()
+    y = b.astype(np.float32).ravel()
+    if mask is not None:
+        m = mask.ravel() > 0
+        x, y = x[m], y[m]
+    if x.size < 2:
+        return 0.0
+    x = x - x.mean()
+    y = y - y.mean()
+    nx, ny = float(np.sqrt(np.dot(x, x))), float(np.sqrt(np.dot(y, y)))
+    tiny = 1e-3 * np.sqrt(x.size)
+    if nx < tiny and ny < tiny:
+        return 1.0
+    if nx < tiny or ny < tiny:
+        return 0.0
+    return float(np.dot(x, y) / (nx * ny))
+
+
+def crop_padded(img: np.ndarray, box: Box) -> np.ndarray:
+    """Pixels inside ``box`` (integer-rounded); parts outside the image are zero."""
+    x1, y1 = int(round(box.x1)), int(round(box.y1))
+    x2, y2 = max(x1 + 1, int(round(box.x2))), max(y1 + 1, int(round(box.y2)))
+    h, w = img.shape[:2]
+    out = np.zeros((y2 - y1, x2 - x1, *img.shape[2:]), img.dtype)
+    sx1, sy1, sx2, sy2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
+    if sx2 > sx1 and sy2 > sy1:
+        out[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = img[sy1:sy2, sx1:sx2]
+    return out
+
+
+def appearance(t_gray: np.ndarray, t_grad: np.ndarray, c_gray: np.ndarray) -> tuple[float, float]:
+    """(gray |ncc|, gradient ncc) of a candidate patch resized to the template's size (its
+    gradient taken after resizing, like the template's)."""
+    h, w = t_gray.shape[:2]
+    cg = resize_to(c_gray, w, h)
+    cd = gradient(cg)
+    k = (3, 3) if min(h, w) >= 6 else (1, 1)
+    g = abs(ncc(cv2.GaussianBlur(t_gray, k, 0), cv2.GaussianBlur(cg, k, 0)))
+    d = ncc(cv2.GaussianBlur(t_grad, k, 0), cv2.GaussianBlur(cd, k, 0))
+    return g, d
+
+
+def orientation_descriptor(bgr: np.ndarray, cells: int = 4, bins: int = 8, size: int = 32) -> np.ndarray:
+    """A weight-free L2-normalised descriptor: unsigned gradient-orientation histograms on a grid
+    plus a coarse gradient-energy thumbnail. Unsigned orientations make it theme-invariant."""
+    g = resize_to(gray_of(bgr), size, size).astype(np.float32)
+    dx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
+    dy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    mag, ang = cv2.cartToPolar(dx, dy)
+    ang = np.mod(ang, np.pi)
+    idx = np.minimum((ang / np.pi * bins).astype(np.int32), bins - 1)
+    step = size // cells
+    feats = []
+    for cy in range(cells):
+        for cx in range(cells):
+            sl = (slice(cy * step, (cy + 1) * step), slice(cx * step, (cx + 1) * step))
+            feats.append(np.bincount(idx[sl].ravel(), weights=mag[sl].ravel(), minlength=bins))
+    v = np.concatenate(feats).astype(np.float32)
+    v = np.sqrt(v)  # Hellinger-style damping of strong edges
+    n = float(np.linalg.norm(v))
+    return v / n if n > 1e-6 else v
+
+
+def context_similarity(
+    ref_grad: np.ndarray,
+    target_box: Box,
+    screen_grad: np.ndarray,
+    cand_box: Box,
+    factor: float,
+    max_side: int = 96,
+) -> float:
+    """How alike the surroundings of the target (in the reference) and of a candidate (on the
+    screen) are: gradient correlation over a ring of ``factor`` box sizes around each box, the
+    boxes themselves masked out, the candidate's ring rescaled to the reference's."""
+    tw, th = target_box.width, target_box.height
+    m = factor * max(tw, th)
+    ring_t = Box(target_box.x1 - m, target_box.y1 - m, target_box.x2 + m, target_box.y2 + m)
+    sx, sy = cand_box.width / max(tw, 1e-6), cand_box.height / max(th, 1e-6)
+    ring_c = Box(cand_box.x1 - m * sx, cand_box.y1 - m * sy, cand_box.x2 + m * sx, cand_box.y2 + m * sy)
+    a = crop_padded(ref_grad, ring_t)
+    b = crop_padded(screen_grad, ring_c)
+    s = min(1.0, max_side / max(a.shape[:2]))
+    w, h = max(4, int(round(a.shape[1] * s))), max(4, int(round(a.shape[0] * s)))
+    a = resize_to(a, w, h)
+    b = resize_to(b, w, h)
+    a = cv2.GaussianBlur(a, (5, 5), 0)
+    b = cv2.GaussianBlur(b, (5, 5), 0)
+    mask = np.ones((h, w), np.uint8)
+    fx, fy = w / ring_t.width, h / ring_t.height
+    ix1, iy1 = int(round(m * fx)), int(round(m * fy))
+    ix2, iy2 = int(round((m + tw) * fx)), int(round((m + th) * fy))
+    mask[max(0, iy1) : iy2, max(0, ix1) : ix2] = 0
+    # Parts of the reference ring outside the reference are unknown: leave them out.
+    valid = crop_padded(np.ones(ref_grad.shape[:2], np.uint8), ring_t)
+    mask &= resize_to(valid, w, h)
+    if int(mask.sum()) < 16:
+        return 0.0
+    return ncc(a, b, mask)

@@ -1,0 +1,437 @@
+"""The Locator: find a recorded target on the current screen.
+
+Cheap evidence first: multi-scale gradient template peaks, region proposals and positions
+predicted from anchors and the last hit are pooled, suppressed, and scored by exact appearance
+(gray and gradient correlation), shape and position. Only the best few then get the expensive
+signals: the surroundings (context), the embedding, and OCR text. The fused score becomes a
+calibrated confidence that includes the margin to the runner-up (see ``calibration``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from rpa_vision.core.errors import ValidationError
+from rpa_vision.core.frame import Frame, frame_key
+from rpa_vision.core.geometry import Box, Point
+from rpa_vision.core.logging import get_logger
+from rpa_vision.locate import backends
+from rpa_vision.locate.calibration import confidence
+from rpa_vision.locate.config import LocatorConfig
+from rpa_vision.locate.features import (
+    appearance,
+    context_similarity,
+    crop_padded,
+    gradient,
+    gray_of,
+    resize_to,
+)
+from rpa_vision.locate.proposals import (
+    Proposal,
+    ScreenPyramid,
+    contour_proposals,
+    nms,
+    pick_level,
+    roi_proposals,
+    template_proposals,
+)
+from rpa_vision.locate.types import Candidate, TargetSpec, as_bgr
+
+log = get_logger(__name__)
+
+_SCREEN_CACHE = 2
+_REFINE_TOP = 25
+
+
+@dataclass
+class _Screen:
+    frame: Frame | None
+    bgr: np.ndarray
+    gray: np.ndarray
+    pyramid: ScreenPyramid
+    scale: float | None
+    _grad: np.ndarray | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def grad(self) -> np.ndarray:
+        with self._lock:
+            if self._grad is None:
+                self._grad = self.pyramid.grad(1.0)
+            return self._grad
+
+
+@dataclass
+class _Cand:
+    box: Box
+    scale: float
+    source: str
+    ev: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+
+
+class Locator:
+    """Finds targets on screens. Thread-safe: shared caches are locked, the rest is per call."""
+
+    def __init__(
+        self,
+        encoder: Any = None,
+        roi: Any = None,
+        ocr: Any = None,
+        config: LocatorConfig | None = None,
+        adapter: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        self.config = config or LocatorConfig()
+        if not isinstance(self.config, LocatorConfig):
+            raise ValidationError("config must be a LocatorConfig", field="config")
+        self._encoder = encoder
+        self._roi = roi
+        self._ocr = ocr
+        self._ocr_resolved = ocr is not None
+        self._roi_resolved = roi is not None
+        self._adapter = adapter
+        self._adapter_gen = 0
+        self._lock = threading.RLock()
+        self._screens: OrderedDict[str, _Screen] = OrderedDict()
+        self._stats: dict[str, float] = {"calls": 0, "total_ms": 0.0, "last_ms": 0.0, "candidates": 0,
+                                         "embedded": 0, "ocr_crops": 0, "found": 0}
+
+    # --- collaborators ------------------------------------------------------------------
+    def set_adapter(self, fn: Callable[[np.ndarray], np.ndarray] | None) -> None:
+        """Swap the embedding adapter atomically (``None`` removes it)."""
+        if fn is not None and not callable(fn):
+            raise ValidationError("adapter must be callable or None", field="adapter")
+        with self._lock:
+            self._adapter = fn
+            self._adapter_gen += 1
+
+    def _get_encoder(self) -> Any:
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = backends.default_encoder()
+            return self._encoder
+
+    def _get_ocr(self) -> Any:
+        if not self.config.use_ocr:
+            return None
+        with self._lock:
+            if not self._ocr_resolved:
+                self._ocr = backends.default_ocr()
+                self._ocr_resolved = True
+            return self._ocr
+
+    def _get_roi(self) -> Any:
+        with self._lock:
+            if not self._roi_resolved:
+                try:
+                    from rpa_vision.roi import ROIOptimizer
+
+                    self._roi = ROIOptimizer()
+                except ImportError:
+                    self._roi = None
+                self._roi_resolved = True
+            return self._roi
+
+    def stats(self) -> dict[str, float]:
+        with self._lock:
+            s = dict(self._stats)
+        s["mean_ms"] = s["total_ms"] / s["calls"] if s["calls"] else 0.0
+        return s
+
+    # --- screens ------------------------------------------------------------------------
+    def _screen(self, screen: Frame | np.ndarray) -> _Screen:
+        if isinstance(screen, Frame):
+            key, frame, scale = screen.key, screen, screen.monitor.scale
+            bgr = None
+        else:
+            bgr = as_bgr(screen, "screen")
+            key, frame, scale = frame_key(bgr), None, None
+        with self._lock:
+            hit = self._screens.get(key)
+            if hit is not None:
+                self._screens.move_to_end(key)
+                return hit
+        if bgr is None:
+            assert frame is not None
+            bgr = frame.bgr()
+        gray = gray_of(bgr)
+        sc = _Screen(frame, bgr, gray, ScreenPyramid(gray), scale)
+        with self._lock:
+            self._screens[key] = sc
+            while len(self._screens) > _SCREEN_CACHE:
+                self._screens.popitem(last=False)
+        return sc
+
+    # --- the search ---------------------------------------------------------------------
+    def _scales(self, target: TargetSpec, scr: _Screen) -> list[float]:
+        priors = [1.0]
+        if scr.scale is not None and abs(scr.scale - target.reference_scale) > 1e-3:
+            priors = [scr.scale / target.reference_scale]
+        if target.reference is not None:
+            rh, rw = target.reference.shape[:2]
+            sh, sw = scr.gray.shape[:2]
+            ratio = float(np.sqrt((sw * sh) / (rw * rh)))
+            if abs(ratio - 1.0) > 0.05 and all(abs(ratio / p - 1.0) > 0.05 for p in priors):
+                priors.append(ratio)
+        raw = sorted({round(p * s, 3) for p in priors for s in self.config.scales})
+        out: list[float] = []
+        for s in raw:
+            if not out or s / out[-1] > 1.06:
+                out.append(s)
+        return out
+
+    def _target_feats(self, target: TargetSpec) -> tuple[np.ndarray, np.ndarray]:
+        def make() -> tuple[np.ndarray, np.ndarray]:
+            g = gray_of(target.crop)
+            return g, gradient(g)
+
+        feats: tuple[np.ndarray, np.ndarray] = target.cached("feats", make)
+        return feats
+
+    def _appearance(self, target: TargetSpec, scr: _Screen, box: Box) -> tuple[float, float]:
+        t_gray, t_grad = self._target_feats(target)
+        return appearance(t_gray, t_grad, crop_padded(scr.gray, box))
+
+    def _refine(self, target: TargetSpec, scr: _Screen, c: _Cand) -> None:
+        """Local search around a candidate (position, and size by +-8%) at full resolution."""
+        t_gray, _ = self._target_feats(target)
+        best = (-2.0, c.box, c.scale)
+        th, tw = t_gray.shape[:2]
+        for f in (0.92, 1.0, 1.08):
+            w, h = c.box.width * f, c.box.height * f
+            if w < 3 or h < 3:
+                continue
+            r = max(3.0, 0.25 * min(w, h))
+            cx, cy = c.box.center.x, c.box.center.y
+            region = Box(cx - w / 2 - r, cy - h / 2 - r, cx + w / 2 + r, cy + h / 2 + r)
+            patch = crop_padded(scr.grad, region)
+            tmpl = gradient(resize_to(t_gray, w, h))
+            if tmpl.shape[0] > patch.shape[0] or tmpl.shape[1] > patch.shape[1] or float(tmpl.std()) < 1e-3:
+                continue
+            resp = cv2.matchTemplate(patch, tmpl, cv2.TM_CCOEFF_NORMED)
+            _, v, _, loc = cv2.minMaxLoc(resp)
+            if v > best[0]:
+                x1 = round(region.x1) + loc[0]
+                y1 = round(region.y1) + loc[1]
+                bw, bh = tmpl.shape[1], tmpl.shape[0]
+                best = (v, Box(x1, y1, x1 + bw, y1 + bh), float(np.sqrt(bw * bh / (tw * th))))
+        if best[0] > -2.0:
+            c.box, c.scale = best[1], best[2]
+
+    def _proposals(self, target: TargetSpec, scr: _Screen, scales: list[float]) -> list[Proposal]:
+        cfg = self.config
+        t_gray, _ = self._target_feats(target)
+        props = template_proposals(
+            scr.pyramid, t_gray, scales, min_side=cfg.coarse_min_side, min_factor=cfg.coarse_min_factor,
+            threshold=cfg.peak_threshold, per_scale=cfg.peaks_per_scale,
+        )
+        twh = (float(t_gray.shape[1]), float(t_gray.shape[0]))
+        if cfg.use_contours:
+            roi = self._get_roi()
+            if roi is not None and scr.frame is not None:
+                try:
+                    props += roi_proposals(lambda: backends.roi_propose(roi, scr.frame), twh, scales)
+                except Exception as exc:  # a broken ROI backend must not stop locating
+                    log.warning("ROI proposals failed (%s); using contours", exc)
+                    props += contour_proposals(scr.gray, twh, scales)
+            else:
+                props += contour_proposals(scr.gray, twh, scales)
+        for center, _sigma in self._predictions(target, scr, None):
+            s = scales[len(scales) // 2] if len(scales) else 1.0
+            s = 1.0 if 1.0 in scales else s
+            w, h = twh[0] * s, twh[1] * s
+            props.append(Proposal(Box(center.x - w / 2, center.y - h / 2, center.x + w / 2, center.y + h / 2),
+                                  "predicted", 0.0, s))
+        return props
+
+    def _predictions(self, target: TargetSpec, scr: _Screen, scale: float | None) -> list[tuple[Point, float]]:
+        """Where the target is expected: its last position, its relative place on the screen, and
+        (given a scale) where its anchors say it is. ``(centre, sigma)`` pairs."""
+        sh, sw = scr.gray.shape[:2]
+        diag = float(np.hypot(sw, sh))
+        out: list[tuple[Point, float]] = []
+        tc = target.box.center
+        if target.reference is not None:
+            rh, rw = target.reference.shape[:2]
+            if target.last_box is not None and (rw, rh) == (sw, sh):
+                out.append((target.last_box.center, 0.02 * diag))
+            if scale is not None:
+                for anchor in target.anchors[:3]:
+                    hit = self._find_anchor(target, scr, anchor.box, scale)
+                    if hit is not None:
+                        ac = anchor.box.center
+                        p = Point(hit.x + (tc.x - ac.x) * scale, hit.y + (tc.y - ac.y) * scale)
+                        out.append((p, 0.5 * max(target.box.width, target.box.height) * scale + 4))
+        return out
+
+    def _find_anchor(self, target: TargetSpec, scr: _Screen, abox: Box, scale: float) -> Point | None:
+        assert target.reference is not None
+        a = crop_padded(gray_of(target.reference), abox)
+        g = gradient(a)
+        w, h = g.shape[1] * scale, g.shape[0] * scale
+        lv = pick_level(min(w, h), self.config.coarse_min_side, self.config.coarse_min_factor)
+        screen = scr.pyramid.grad(lv)
+        tmpl = resize_to(g, w * lv, h * lv)
+        if tmpl.shape[0] >= screen.shape[0] or tmpl.shape[1] >= screen.shape[1] or float(tmpl.std()) < 1e-3:
+            return None
+        resp = cv2.matchTemplate(screen, tmpl, cv2.TM_CCOEFF_NORMED)
+        _, v, _, loc = cv2.minMaxLoc(resp)
+        if v < 0.5:
+            return None
+        return Point((loc[0] + tmpl.shape[1] / 2) / lv, (loc[1] + tmpl.shape[0] / 2) / lv)
+
+    def _position(self, c: _Cand, preds: list[tuple[Point, float]], rel: tuple[Point, float] | None) -> float | None:
+        vals = [float(np.exp(-c.box.center.distance(p) ** 2 / (2 * s * s))) for p, s in preds]
+        if rel is not None:
+            p, s = rel
+            vals.append(0.5 * float(np.exp(-c.box.center.distance(p) ** 2 / (2 * s * s))))
+        return max(vals) if vals else None
+
+    def _fuse(self, ev: dict[str, float]) -> float:
+        w = self.config.weights
+        num = sum(w.get(k, 0.0) * v for k, v in ev.items())
+        den = sum(w.get(k, 0.0) for k in ev)
+        return num / den if den > 0 else 0.0
+
+    def locate(self, target: TargetSpec, screen: Frame | np.ndarray, top_k: int = 5) -> list[Candidate]:
+        """Ranked candidates for ``target`` on ``screen`` (best first, at most ``top_k``)."""
+        if not isinstance(target, TargetSpec):
+            raise ValidationError("target must be a TargetSpec", field="target")
+        if int(top_k) < 1:
+            raise ValidationError(f"top_k must be >= 1, got {top_k}", field="top_k")
+        t0 = time.perf_counter()
+        cfg = self.config
+        scr = self._screen(screen)
+        scales = self._scales(target, scr)
+        props = self._proposals(target, scr, scales)
+        # 1. pool, score cheaply by exact appearance, suppress
+        t_aspect = target.crop.shape[1] / target.crop.shape[0]
+        cands = [_Cand(p.box, p.scale, p.source) for p in props]
+        for c in cands:
+            self._cheap(target, scr, c, t_aspect)
+        keep = nms([c.box for c in cands], [c.score for c in cands], cfg.nms_iou)[: cfg.max_candidates]
+        cands = [cands[i] for i in keep]
+        # 2. refine the best at full resolution
+        for c in cands[:_REFINE_TOP]:
+            self._refine(target, scr, c)
+            self._cheap(target, scr, c, t_aspect)
+        best_scale = max(cands, key=lambda c: c.score).scale if cands else 1.0
+        preds = self._predictions(target, scr, best_scale)
+        rel = self._relative_prior(target, scr)
+        for c in cands:
+            pos = self._position(c, preds, rel)
+            if pos is not None:
+                c.ev["position"] = pos
+            c.score = self._fuse(c.ev)
+        order = nms([c.box for c in cands], [c.score for c in cands], cfg.nms_iou)
+        top = [cands[i] for i in order[: cfg.expensive_top]]
+        # 3. expensive signals for the best few
+        self._expensive(target, scr, top)
+        for c in top:
+            c.score = self._fuse(c.ev)
+        order = nms([c.box for c in top], [c.score for c in top], cfg.nms_iou)
+        top = [top[i] for i in order]
+        result = self._calibrate(top, top_k)
+        ms = (time.perf_counter() - t0) * 1000
+        with self._lock:
+            st = self._stats
+            st["calls"] += 1
+            st["total_ms"] += ms
+            st["last_ms"] = ms
+            st["candidates"] += len(cands)
+            st["found"] += 1 if result else 0
+        return result
+
+    def _relative_prior(self, target: TargetSpec, scr: _Screen) -> tuple[Point, float] | None:
+        if target.reference is None:
+            return None
+        rh, rw = target.reference.shape[:2]
+        sh, sw = scr.gray.shape[:2]
+        c = target.box.center
+        return Point(c.x / rw * sw, c.y / rh * sh), 0.15 * float(np.hypot(sw, sh))
+
+    def _cheap(self, target: TargetSpec, scr: _Screen, c: _Cand, t_aspect: float) -> None:
+        g, d = self._appearance(target, scr, c.box)
+        c.ev["template"] = max(0.0, g, d)
+        da = abs(float(np.log(max(c.box.aspect, 1e-6) / t_aspect)))
+        c.ev["shape"] = float(np.exp(-2.0 * da))
+        c.score = self._fuse(c.ev)
+
+    def _expensive(self, target: TargetSpec, scr: _Screen, top: list[_Cand]) -> None:
+        if not top:
+            return
+        cfg = self.config
+        if target.reference is not None:
+            ref_grad = target.cached("ref_grad", lambda: gradient(gray_of(target.reference)))
+            for c in top:
+                c.ev["context"] = max(0.0, context_similarity(ref_grad, target.box, scr.grad, c.box,
+                                                              cfg.context_factor))
+        if cfg.weights.get("embedding", 0.0) > 0:
+            self._embedding(target, scr, top)
+        if cfg.ocr_top > 0 and cfg.weights.get("text", 0.0) > 0:
+            self._text(target, scr, top)
+
+    def _embedding(self, target: TargetSpec, scr: _Screen, top: list[_Cand]) -> None:
+        enc = self._get_encoder()
+        with self._lock:
+            adapter, gen = self._adapter, self._adapter_gen
+        crops = [crop_padded(scr.bgr, c.box) for c in top]
+
+        def target_vec() -> np.ndarray:
+            if target.embedding is not None:
+                probe = backends.embed(enc, [target.crop], None)
+                if probe.shape[1] == target.embedding.size:
+                    base = target.embedding[None, :]
+                    return backends._norm_rows(adapter(base)) if adapter is not None else backends._norm_rows(base)
+            return backends.embed(enc, [target.crop], adapter)
+
+        tv: np.ndarray = target.cached(f"emb:{id(enc)}:{gen}", target_vec)
+        cv = backends.embed(enc, crops, adapter)
+        sims = cv @ tv[0]
+        for c, s in zip(top, sims, strict=True):
+            c.ev["embedding"] = float(max(0.0, min(1.0, s)))
+        with self._lock:
+            self._stats["embedded"] += len(crops)
+
+    def _text(self, target: TargetSpec, scr: _Screen, top: list[_Cand]) -> None:
+        ocr = self._get_ocr()
+        if ocr is None:
+            return
+        want = target.text
+        if want is None:
+            want = target.cached("ocr_text", lambda: (backends.ocr_read(ocr, [target.crop]) or [""])[0])
+        if not want.strip():
+            return
+        n = min(self.config.ocr_top, len(top))
+        ranked = sorted(top, key=lambda c: -self._fuse(c.ev))
+        read = backends.ocr_read(ocr, [crop_padded(scr.bgr, c.box) for c in ranked[:n]])
+        for c, txt in zip(ranked[:n], read, strict=True):
+            c.ev["text"] = backends.text_similarity(want, txt)
+        for c in ranked[n:]:
+            c.ev["text"] = 0.5  # unread: neither for nor against
+        with self._lock:
+            self._stats["ocr_crops"] += n
+
+    def _calibrate(self, top: list[_Cand], top_k: int) -> list[Candidate]:
+        params = self.config.calibration
+        out: list[Candidate] = []
+        for c in top:
+            if c.score < self.config.min_score:
+                continue
+            others = [o.score for o in top if o is not c and o.box.iou(c.box) < 0.3
+                      and not c.box.contains(o.box.center)]
+            margin = c.score - (max(others) if others else 0.0)
+            x = c.ev.get("context", c.ev.get("template", 0.0))
+            conf = confidence(params, c.score, margin, x)
+            out.append(Candidate(c.box, conf, c.score, dict(c.ev), max(c.scale, 1e-3)))
+            if len(out) >= top_k:
+                break
+        return out

@@ -1,0 +1,161 @@
+"""Candidate generation: multi-scale template peaks, contour regions and predicted positions.
+
+Every proposal is a ``Proposal(box, source, prior, scale)`` in full screen pixels; ``prior`` is
+the evidence that produced it (a correlation for template peaks) and is replaced by the exact
+appearance score later. Nothing here decides; it only has to put the right box in the pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from rpa_vision.core.geometry import Box
+from rpa_vision.locate.features import gradient, resize_to
+
+#: Screen shrink factors the coarse search may use (so the shrunk screens can be cached).
+LEVELS: tuple[float, ...] = (1.0, 0.75, 0.5, 0.35, 0.25, 0.2, 0.15, 0.1)
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    box: Box
+    source: str  # "template", "contour", "roi", "predicted"
+    prior: float
+    scale: float
+
+
+class ScreenPyramid:
+    """Shrunk gray screens and their gradients, computed on demand and kept for reuse."""
+
+    def __init__(self, gray: np.ndarray) -> None:
+        self.gray = gray
+        self._grad: dict[float, np.ndarray] = {}
+
+    def grad(self, level: float) -> np.ndarray:
+        g = self._grad.get(level)
+        if g is None:
+            h, w = self.gray.shape[:2]
+            small = self.gray if level == 1.0 else resize_to(self.gray, w * level, h * level)
+            g = gradient(small)
+            self._grad[level] = g
+        return g
+
+
+def pick_level(min_side_px: float, min_side: int, min_factor: float) -> float:
+    """The smallest cached shrink factor that keeps the template's short side >= ``min_side``."""
+    want = min(1.0, max(min_factor, min_side / max(min_side_px, 1e-6)))
+    ok = [lv for lv in LEVELS if lv >= want - 1e-9]
+    return min(ok) if ok else 1.0
+
+
+def local_peaks(resp: np.ndarray, threshold: float, count: int, win_w: int, win_h: int) -> list[tuple[int, int, float]]:
+    """Up to ``count`` local maxima ``(x, y, value)`` of a response map above ``threshold``."""
+    if resp.size == 0:
+        return []
+    kw, kh = max(3, win_w | 1), max(3, win_h | 1)
+    dil = cv2.dilate(resp, cv2.getStructuringElement(cv2.MORPH_RECT, (kw, kh)))
+    ys, xs = np.nonzero((resp >= dil) & (resp >= threshold))
+    if ys.size == 0:
+        return []
+    vals = resp[ys, xs]
+    order = np.argsort(-vals)[:count]
+    return [(int(xs[i]), int(ys[i]), float(vals[i])) for i in order]
+
+
+def template_proposals(
+    pyramid: ScreenPyramid,
+    t_gray: np.ndarray,
+    scales: Sequence[float],
+    *,
+    min_side: int,
+    min_factor: float,
+    threshold: float,
+    per_scale: int,
+) -> list[Proposal]:
+    """Peaks of gradient template matching at each scale, on a shrunk screen (coarse positions)."""
+    th, tw = t_gray.shape[:2]
+    sh, sw = pyramid.gray.shape[:2]
+    out: list[Proposal] = []
+    for s in scales:
+        w_s, h_s = tw * s, th * s
+        if w_s < 4 or h_s < 4 or w_s >= sw or h_s >= sh:
+            continue
+        lv = pick_level(min(w_s, h_s), min_side, min_factor)
+        screen = pyramid.grad(lv)
+        tmpl = gradient(resize_to(t_gray, w_s * lv, h_s * lv))
+        if tmpl.shape[0] >= screen.shape[0] or tmpl.shape[1] >= screen.shape[1] or min(tmpl.shape[:2]) < 3:
+            continue
+        if float(tmpl.std()) < 1e-3:
+            continue  # a flat template has no peaks
+        resp = cv2.matchTemplate(screen, tmpl, cv2.TM_CCOEFF_NORMED)
+        np.nan_to_num(resp, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        for x, y, v in local_peaks(resp, threshold, per_scale, tmpl.shape[1] // 2, tmpl.shape[0] // 2):
+            box = Box(x / lv, y / lv, x / lv + w_s, y / lv + h_s)
+            out.append(Proposal(box, "template", v, s))
+    return out
+
+
+def contour_proposals(
+    gray: np.ndarray, target_wh: tuple[float, float], scales: Sequence[float], limit: int = 60
+) -> list[Proposal]:
+    """Closed shapes (boxes of edge contours) whose size fits the target at one of the scales."""
+    h, w = gray.shape[:2]
+    lv = 0.5 if max(h, w) > 1400 else 1.0
+    small = gray if lv == 1.0 else resize_to(gray, w * lv, h * lv)
+    edges = cv2.Canny(small, 40, 120)
+    edges = cv2.dilate(edges, np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    tw, th = target_wh
+    lo, hi = min(scales), max(scales)
+    t_aspect = tw / max(th, 1e-6)
+    scored: list[tuple[float, Proposal]] = []
+    for c in contours:
+        x, y, cw, ch = cv2.boundingRect(c)
+        bw, bh = cw / lv, ch / lv
+        s = float(np.sqrt(bw * bh / max(tw * th, 1e-6)))
+        if not (lo * 0.8 <= s <= hi * 1.25):
+            continue
+        da = abs(np.log((bw / max(bh, 1e-6)) / t_aspect))
+        if da > np.log(2.5):
+            continue
+        box = Box(x / lv, y / lv, (x + cw) / lv, (y + ch) / lv)
+        scored.append((float(da), Proposal(box, "contour", 0.0, s)))
+    scored.sort(key=lambda t: t[0])
+    return [p for _, p in scored[:limit]]
+
+
+def roi_proposals(
+    propose: Callable[[], Sequence[object]], target_wh: tuple[float, float], scales: Sequence[float], limit: int = 60
+) -> list[Proposal]:
+    """Regions of the ROI optimizer (objects with ``.box`` or boxes) whose size fits the target."""
+    tw, th = target_wh
+    lo, hi = min(scales), max(scales)
+    t_aspect = tw / max(th, 1e-6)
+    scored: list[tuple[float, Proposal]] = []
+    for r in propose():
+        b = r if isinstance(r, Box) else getattr(r, "box", None)
+        if not isinstance(b, Box) or b.area <= 0:
+            continue
+        s = float(np.sqrt(b.area / max(tw * th, 1e-6)))
+        if not (lo * 0.8 <= s <= hi * 1.25):
+            continue
+        da = abs(float(np.log(b.aspect / t_aspect)))
+        if da > np.log(2.5):
+            continue
+        scored.append((da, Proposal(b, "roi", 0.0, s)))
+    scored.sort(key=lambda t: t[0])
+    return [p for _, p in scored[:limit]]
+
+
+def nms(boxes: Sequence[Box], scores: Sequence[float], iou: float) -> list[int]:
+    """Indices kept by greedy non-maximum suppression, best first."""
+    order = sorted(range(len(boxes)), key=lambda i: -scores[i])
+    keep: list[int] = []
+    for i in order:
+        if all(boxes[i].iou(boxes[j]) < iou for j in keep):
+            keep.append(i)
+    return keep
