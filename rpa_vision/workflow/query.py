@@ -20,18 +20,33 @@ from rpa_vision.workflow.model import Anchor, Prototype, ScreenInfo, Target
 
 @dataclass(frozen=True, eq=False)
 class TargetQuery:
-    """A recorded target as the locator needs it; every box is in current-frame pixels."""
+    """A recorded target as the locator needs it.
 
-    crop: np.ndarray  # the recorded element, BGR (resized by ``scale``)
-    box: Box  # where it was, mapped to the current frame size
-    reference: np.ndarray | None  # the screen before the step, BGR, resized to the current frame
+    ``crop``, ``box``, ``reference``, ``anchors`` and ``window_box`` are as recorded (the
+    recording's pixels); ``scale`` maps them onto the current frame (current / recorded size)
+    and ``reference_scale`` is the recorded monitor's scale factor. ``last_box`` and the healed
+    ``prototypes`` come from earlier replays and are in current-frame pixels.
+    """
+
+    crop: np.ndarray
+    box: Box
+    reference: np.ndarray | None = None
     text: str = ""
     anchors: tuple[Anchor, ...] = ()
     window_box: Box | None = None
-    last_box: Box | None = None  # where the last (healed) replay found it
-    prototypes: tuple[np.ndarray, ...] = ()  # other looks of it from healed replays
-    scale: tuple[float, float] = (1.0, 1.0)  # current / recorded frame size
-    recorded_box: Box | None = None  # the box in the recording's own pixels
+    last_box: Box | None = None
+    prototypes: tuple[tuple[np.ndarray, Box], ...] = ()
+    scale: tuple[float, float] = (1.0, 1.0)
+    reference_scale: float = 1.0
+
+    @property
+    def box_on_screen(self) -> Box:
+        """The recorded box mapped onto the current frame size."""
+        return self.box.scale(*self.scale)
+
+    def scaled_crop(self) -> np.ndarray:
+        """The crop resized by ``scale`` (how it would look at the current frame size)."""
+        return _resize(self.crop, *self.scale)
 
 
 def _resize(img: np.ndarray, sx: float, sy: float) -> np.ndarray:
@@ -52,25 +67,23 @@ def build_query(
     prototypes: Sequence[tuple[np.ndarray, Prototype]] = (),
 ) -> TargetQuery:
     sx, sy = frame.width / screen.width, frame.height / screen.height
-    ref = None
-    if reference is not None:
-        ref = reference if reference.shape[:2] == (frame.height, frame.width) else cv2.resize(
-            reference, (frame.width, frame.height), interpolation=cv2.INTER_AREA if sx < 1 else cv2.INTER_LINEAR)
-    last = None
-    if prototypes:
-        p = prototypes[-1][1]
-        last = p.xyxy.scale(frame.width / max(1, p.screen_wh[0]), frame.height / max(1, p.screen_wh[1]))
+    if reference is not None and reference.shape[:2] != (screen.height, screen.width):
+        reference = None  # a screenshot that does not match the recorded screen cannot be trusted
+    protos = tuple(
+        (img, p.xyxy.scale(frame.width / max(1, p.screen_wh[0]), frame.height / max(1, p.screen_wh[1])))
+        for img, p in prototypes
+    )
     return TargetQuery(
-        crop=_resize(crop, sx, sy),
-        box=target.xyxy.scale(sx, sy),
-        reference=ref,
+        crop=crop,
+        box=target.xyxy,
+        reference=reference,
         text=target.text,
-        anchors=tuple(Anchor(a.text, a.xyxy.scale(sx, sy)) for a in target.anchors),
-        window_box=None if target.window_xyxy is None else target.window_xyxy.scale(sx, sy),
-        last_box=last,
-        prototypes=tuple(img for img, _ in prototypes),
+        anchors=target.anchors,
+        window_box=target.window_xyxy,
+        last_box=protos[-1][1] if protos else None,
+        prototypes=protos,
         scale=(sx, sy),
-        recorded_box=target.xyxy,
+        reference_scale=screen.scale,
     )
 
 

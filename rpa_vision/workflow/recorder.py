@@ -38,7 +38,7 @@ from rpa_vision.workflow.targets import TargetFinder
 
 log = get_logger(__name__)
 
-DEFAULT_STOP_HOTKEY = ("ctrl", "shift", "f12")
+DEFAULT_STOP_HOTKEYS: tuple[tuple[str, ...], ...] = (("ctrl", "alt", "esc"), ("pause",))  # as the fail-safe
 DEFAULT_SECRET_HOTKEY = ("ctrl", "shift", "f11")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9_]{1,40}$")
 
@@ -100,7 +100,7 @@ class FrameRing:
 
 @dataclass(frozen=True)
 class RecorderConfig:
-    stop_hotkey: tuple[str, ...] = DEFAULT_STOP_HOTKEY
+    stop_hotkeys: tuple[tuple[str, ...], ...] = DEFAULT_STOP_HOTKEYS
     secret_hotkey: tuple[str, ...] = DEFAULT_SECRET_HOTKEY
     secret_name: str = "secret"  # the name the secret hotkey uses
     keep_screenshots: bool = True  # full screenshot per step (the locator's reference)
@@ -210,7 +210,8 @@ class Recorder:
         if ev.kind is not EventKind.KEY_DOWN:
             return False
         self._down.add(key)
-        for combo, what in ((self.config.stop_hotkey, "stop"), (self.config.secret_hotkey, "secret")):
+        combos = [(c, "stop") for c in self.config.stop_hotkeys] + [(self.config.secret_hotkey, "secret")]
+        for combo, what in combos:
             if key == combo[-1] and set(combo) <= self._down:
                 self._swallow |= set(combo)
                 self._drop_modifier_state(combo)
@@ -231,7 +232,7 @@ class Recorder:
                 pass
 
     def _emit(self, actions: Sequence[Action], hotkey: tuple[str, ...] | None = None) -> None:
-        own = {self.config.stop_hotkey, self.config.secret_hotkey}
+        own = {*self.config.stop_hotkeys, self.config.secret_hotkey}
         for a in actions:
             if a.kind in (ActionKind.HOTKEY, ActionKind.KEY) and (tuple(a.keys) in own or
                                                                    all(k in MODIFIER_KEYS for k in a.keys)):
