@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from rpa_vision.core.errors import EncoderError, RpaVisionError, ValidationError
-from rpa_vision.core.frame import Frame, to_bgr
+from rpa_vision.core.frame import Frame, content_hash, to_bgr
 from rpa_vision.core.geometry import Box
 from rpa_vision.embedding.cache import EmbeddingCache
 from rpa_vision.perception.config import PerceiverConfig
@@ -115,10 +115,10 @@ class Perceiver:
         return screen
 
     def read_texts(self, screen: PerceivedScreen, indices: Sequence[int]) -> list[str]:
-        """OCR of the given regions (empty strings without an OCR engine)."""
+        """OCR of the given regions at full resolution (empty strings without an OCR engine)."""
         if self.ocr is None:
             return ["" for _ in indices]
-        crops = [screen.region_crop(int(i), self.config.max_crop_px) for i in indices]
+        crops = [screen.region_crop(int(i)) for i in indices]
         read = getattr(self.ocr, "read", None) or getattr(self.ocr, "recognize", None) or self.ocr
         texts = list(read(crops))
         if len(texts) != len(crops):
@@ -162,9 +162,11 @@ class Perceiver:
 
     def _embed_regions(self, frame: Frame, regions: Sequence[Region], todo: list[int]) -> np.ndarray:
         crops = [shrink(frame.crop(regions[i].box), self.config.max_crop_px) for i in todo]
-        if hasattr(self.encoder, "cache_key"):
-            return self.cache.get_or_compute(None, crops, self.encoder)
-        return self._embed(crops)
+        keys = [f"{self._enc_key}:{content_hash(c)}" for c in crops]
+        out = self.cache.get_or_compute(keys, crops, self.encoder)
+        if not np.all(np.isfinite(out)):
+            raise EncoderError("encoder produced non-finite region embeddings")
+        return np.stack([unit(v) for v in out]) if len(out) else out
 
     def _inherit(self, prev: PerceivedScreen | None, frame: Frame,
                  dirty: Sequence[Box] | None) -> dict[BoxKey, np.ndarray]:

@@ -110,7 +110,10 @@ class PerceivedScreen:
 
     def region_crop(self, index: int, max_px: int | None = None) -> np.ndarray:
         """BGR pixels of a region, downscaled so its longer side is at most ``max_px``."""
-        crop = self.frame.crop(self.regions[index].box)
+        if not 0 <= int(index) < len(self.regions):
+            raise ValidationError(f"region index {index} out of range (screen has {len(self.regions)} regions)",
+                                  field="index")
+        crop = self.frame.crop(self.regions[int(index)].box)
         return shrink(crop, max_px)
 
     def cached_view(self, total_ms: float) -> PerceivedScreen:
