@@ -6,7 +6,16 @@
 """
 
 from rpa_vision.perception.config import PerceiverConfig
-from rpa_vision.perception.perceiver import Perceiver, PerceptionError, thumbnail
+from rpa_vision.perception.perceiver import Perceiver, PerceptionError
+from rpa_vision.perception.pixels import fit_bgr, region_pixels, thumbnail
 from rpa_vision.perception.screen import PerceivedScreen
 
-__all__ = ["PerceivedScreen", "Perceiver", "PerceiverConfig", "PerceptionError", "thumbnail"]
+__all__ = [
+    "PerceivedScreen",
+    "Perceiver",
+    "PerceiverConfig",
+    "PerceptionError",
+    "fit_bgr",
+    "region_pixels",
+    "thumbnail",
+]

@@ -9,15 +9,15 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
-import cv2
 import numpy as np
 
 from rpa_vision.core.errors import EncoderError, RpaVisionError, ValidationError
-from rpa_vision.core.frame import Frame, content_hash, to_bgr
+from rpa_vision.core.frame import Frame, content_hash
 from rpa_vision.core.geometry import Box
 from rpa_vision.embedding.cache import EmbeddingCache
 from rpa_vision.perception.config import PerceiverConfig
-from rpa_vision.perception.screen import BoxKey, PerceivedScreen, RegionStore, shrink
+from rpa_vision.perception.pixels import region_pixels, thumbnail
+from rpa_vision.perception.screen import BoxKey, PerceivedScreen, RegionStore
 from rpa_vision.perception.state import state_vector, unit
 from rpa_vision.roi.optimizer import ROIOptimizer
 from rpa_vision.roi.types import Region
@@ -25,23 +25,6 @@ from rpa_vision.roi.types import Region
 
 class PerceptionError(RpaVisionError):
     """Perceiving a frame failed (bad input or an encoder that misbehaved)."""
-
-
-def thumbnail(frame: Frame, size_wh: tuple[int, int]) -> np.ndarray:
-    """The frame as BGR fitted inside ``size_wh``: exact 2x area steps (OpenCV's fast path) while
-    they fit, then one bilinear step of less than 2x (non-integer area resizes are slow)."""
-    px = frame.pixels
-    if px.ndim == 3 and px.shape[2] == 1:
-        px = px[:, :, 0]
-    h, w = px.shape[:2]
-    s = min(1.0, size_wh[0] / w, size_wh[1] / h)
-    size = (max(1, int(round(w * s))), max(1, int(round(h * s))))
-    while px.shape[1] >= 2 * size[0] and px.shape[0] >= 2 * size[1]:
-        hh, ww = px.shape[0] // 2, px.shape[1] // 2
-        px = cv2.resize(px[: 2 * hh, : 2 * ww], (ww, hh), interpolation=cv2.INTER_AREA)
-    if (px.shape[1], px.shape[0]) != size:
-        px = cv2.resize(px, size, interpolation=cv2.INTER_LINEAR)
-    return to_bgr(px, frame.channels)
 
 
 class Perceiver:
@@ -161,7 +144,7 @@ class Perceiver:
         return np.stack([unit(v) for v in out]) if len(out) else out
 
     def _embed_regions(self, frame: Frame, regions: Sequence[Region], todo: list[int]) -> np.ndarray:
-        crops = [shrink(frame.crop(regions[i].box), self.config.max_crop_px) for i in todo]
+        crops = [region_pixels(frame, regions[i].box, self.config.max_crop_px) for i in todo]
         keys = [f"{self._enc_key}:{content_hash(c)}" for c in crops]
         out = self.cache.get_or_compute(keys, crops, self.encoder)
         if not np.all(np.isfinite(out)):

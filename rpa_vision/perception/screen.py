@@ -6,12 +6,12 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from rpa_vision.core.errors import ValidationError
 from rpa_vision.core.frame import Frame
 from rpa_vision.core.geometry import Box
+from rpa_vision.perception.pixels import region_pixels
 from rpa_vision.roi.types import Region, ROIResult
 
 BoxKey = tuple[int, int, int, int]
@@ -113,19 +113,9 @@ class PerceivedScreen:
         if not 0 <= int(index) < len(self.regions):
             raise ValidationError(f"region index {index} out of range (screen has {len(self.regions)} regions)",
                                   field="index")
-        crop = self.frame.crop(self.regions[int(index)].box)
-        return shrink(crop, max_px)
+        return region_pixels(self.frame, self.regions[int(index)].box, max_px)
 
     def cached_view(self, total_ms: float) -> PerceivedScreen:
         """The same screen (sharing its region embeddings), flagged as coming from the cache."""
         return PerceivedScreen(self.frame, self.roi, self.state_vector, self.global_embedding,
                                {"total": total_ms}, True, self._embed, self._store, self._inherited)
-
-
-def shrink(img: np.ndarray, max_px: int | None) -> np.ndarray:
-    h, w = img.shape[:2]
-    if max_px is None or max(h, w) <= max_px:
-        return img
-    s = max_px / max(h, w)
-    size = (max(1, int(round(w * s))), max(1, int(round(h * s))))
-    return cv2.resize(img, size, interpolation=cv2.INTER_AREA)

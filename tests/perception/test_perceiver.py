@@ -249,3 +249,17 @@ def test_with_the_builtin_encoder(ui):
     e = s.region_embeddings([0, 1])
     assert e.shape == (2, enc.dim) and np.allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
     assert p.cache.get_stats().entries >= 3
+
+
+def test_region_pixels_match_the_frame_crop_when_small(ui):
+    from rpa_vision.perception import region_pixels
+
+    rgba = cv2.cvtColor(ui.image, cv2.COLOR_BGR2RGBA)
+    f = Frame.from_array(rgba, "RGBA")
+    b = ui.buttons[0]
+    assert np.array_equal(region_pixels(f, b, None), f.crop(b))
+    assert np.array_equal(region_pixels(f, b, 1000), ui.image[int(b.y1):int(b.y2), int(b.x1):int(b.x2)])
+    small = region_pixels(f, ui.panels[0], 100)
+    assert max(small.shape[:2]) == 100 and small.shape[2] == 3
+    with pytest.raises(ValidationError):
+        region_pixels(f, Box(5000, 5000, 5100, 5100), 100)
