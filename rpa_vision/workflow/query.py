@@ -111,3 +111,23 @@ def looks_same(a: np.ndarray, b: np.ndarray, threshold: float = 0.92) -> bool:
     if na < 1e-3 or nb < 1e-3:
         return bool(np.abs(ga - gb).mean() < 8)
     return float((da * db).sum() / (na * nb)) >= threshold
+
+
+def looks_same_at(frame: Frame, box: Box, crop: np.ndarray, scale: tuple[float, float] = (1.0, 1.0),
+                  threshold: float = 0.9) -> bool:
+    """Whether ``crop`` (resized by ``scale``) appears at ``box`` of ``frame``, give or take a few
+    pixels (a locator's box may be a little tighter or looser than the recorded one)."""
+    tmpl = _resize(crop, *scale)
+    th, tw = tmpl.shape[:2]
+    if th < 3 or tw < 3:
+        return False
+    pad = max(4.0, 0.25 * max(box.width, box.height))
+    x1, y1, x2, y2 = box.expand(pad).clip(frame.width, frame.height).as_int_tuple()
+    if x2 - x1 < tw or y2 - y1 < th:
+        return looks_same(tmpl, frame.crop(box), threshold)
+    region = frame.gray()[y1:y2, x1:x2]
+    g = cv2.cvtColor(tmpl, cv2.COLOR_BGR2GRAY) if tmpl.ndim == 3 else tmpl
+    if float(g.std()) < 1.0:  # a flat crop: compare brightness instead
+        return looks_same(tmpl, frame.crop(box), threshold)
+    res = cv2.matchTemplate(region, g, cv2.TM_CCOEFF_NORMED)
+    return float(res.max()) >= threshold

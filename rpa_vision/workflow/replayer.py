@@ -34,7 +34,7 @@ from rpa_vision.workflow.decisions import (
 )
 from rpa_vision.workflow.feedback import FeedbackKind, FeedbackSink, NullFeedbackSink
 from rpa_vision.workflow.model import Prototype, Step, Workflow
-from rpa_vision.workflow.query import TargetQuery, build_query, frame_changed, looks_same
+from rpa_vision.workflow.query import TargetQuery, build_query, frame_changed, looks_same_at
 from rpa_vision.workflow.report import ReplayReport, StepReport
 from rpa_vision.workflow.state import StateEncoder, best_similarity
 from rpa_vision.workflow.store import WorkflowStore
@@ -437,7 +437,8 @@ class Replayer:
         known = [t.xyxy.scale(sx, sy)] + [p.xyxy.scale(frame.width / max(1, p.screen_wh[0]),
                                                        frame.height / max(1, p.screen_wh[1])) for p in t.prototypes]
         moved = all(k.iou(box) < 0.6 for k in known)
-        changed = not any(looks_same(self._image(c), current) for c in t.files())
+        looks = [(self._image(t.crop), (sx, sy))] + [(self._image(p.crop), (1.0, 1.0)) for p in t.prototypes]
+        changed = not any(looks_same_at(frame, box, img, sc) for img, sc in looks)
         if not self.config.heal or not (moved or changed or sr.decision != "auto"):
             return
         if sr.decision == "auto":
