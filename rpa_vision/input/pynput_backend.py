@@ -232,6 +232,14 @@ class PynputPlayer(InputPlayer):
         self.typing_interval_s = float(typing_interval_s)
         self._held_buttons: set[Button] = set()
         self._held_keys: set[str] = set()
+        self._xtest: Any = None
+        if sys.platform.startswith("linux") and hasattr(self._kb, "keyboard_mapping"):
+            try:
+                from rpa_vision.input.xtest import XTestKeys
+
+                self._xtest = XTestKeys(self._kb)
+            except Exception as exc:  # no XTEST: pynput's own (XSendEvent) typing is used
+                _log.warning("XTEST unavailable, typing through pynput: %s", _first_line(exc))
 
     def position(self) -> Point:
         x, y = self._mouse.position
@@ -254,21 +262,20 @@ class PynputPlayer(InputPlayer):
     def _key(self, key: str, down: bool) -> None:
         k = pynput_key(self._kb_mod, key)
         with injecting():
-            if down:
-                self._kb.press(k)
-                self._held_keys.add(key)
-            else:
-                self._kb.release(k)
-                self._held_keys.discard(key)
+            if not (len(key) == 1 and self._xtest is not None and self._xtest.key(key, down)):
+                (self._kb.press if down else self._kb.release)(k)
+            (self._held_keys.add if down else self._held_keys.discard)(key)
 
     def _type(self, text: str) -> None:
         with injecting():
-            if self.typing_interval_s <= 0:
+            if self._xtest is None and self.typing_interval_s <= 0:
                 self._kb.type(text)
                 return
             for ch in text:
-                self._kb.type(ch)
-                time.sleep(self.typing_interval_s)
+                if self._xtest is None or not self._xtest.type_char(ch):
+                    self._kb.type(ch)
+                if self.typing_interval_s > 0:
+                    time.sleep(self.typing_interval_s)
 
     def _scroll(self, dx: int, dy: int) -> None:
         with injecting():
