@@ -7,6 +7,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -25,6 +26,10 @@ class Screen:
     name: str
     image: np.ndarray
     truth: tuple[Box, ...]
+    scale: float = 1.0  # the screen's scale factor (physical pixels per logical point)
+
+    def frame(self) -> Frame:
+        return Frame.from_array(self.image, scale=self.scale)
 
 
 # Window layouts: (program, arguments, window name to wait for).
@@ -62,41 +67,142 @@ def _truth(program: str, wid: int, env: dict[str, str]) -> list[Box]:
     return [window_box(wid, env)]  # xlogo, xclock: the whole window is the target
 
 
-def x11_screens(sizes: tuple[tuple[int, int], ...] = ((1920, 1080),),
-                layouts: tuple[str, ...] = ("default", "moved_bigfont")) -> list[Screen]:
-    """Screenshots of x11-apps under Xvfb with ground truth from ``xwininfo``. Needs Xvfb,
-    xdotool, xwininfo and the apps; raises the test bed's errors when they are missing."""
+def _capture_layout(x: Any, layout: str) -> Screen:
     import mss
 
-    from rpa_vision.testbed import Xvfb
     from rpa_vision.testbed.xdotool import XDo
+
+    w, h = x.width, x.height
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        truth: list[Box] = []
+        xd = XDo(x.env)
+        for prog, args, title in _LAYOUTS[layout]:
+            procs.append(subprocess.Popen([prog, *args], env=x.env, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
+            wid = xd.search(title, timeout=15.0)
+            truth += _truth(prog, wid, x.env)
+        time.sleep(0.8)  # let the apps finish drawing
+        with mss.MSS(display=x.display) as grab:
+            img = np.asarray(grab.grab(grab.monitors[1]))[:, :, :3]
+        return Screen(f"{layout}_{w}x{h}", np.ascontiguousarray(img), tuple(truth))
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def x11_screens(sizes: tuple[tuple[int, int], ...] = ((1920, 1080),),
+                layouts: tuple[str, ...] = ("default", "moved_bigfont"), attempts: int = 3) -> list[Screen]:
+    """Screenshots of x11-apps under Xvfb with ground truth from ``xwininfo``. Needs Xvfb,
+    xdotool, xwininfo and the apps; raises the test bed's errors when they are missing. A busy
+    machine (or a display number taken by someone else meanwhile) gets a fresh server, up to
+    ``attempts`` times."""
+    from rpa_vision.core.errors import RpaVisionError
+    from rpa_vision.testbed import Xvfb
 
     out: list[Screen] = []
     for w, h in sizes:
-        with Xvfb(w, h) as x:
-            for layout in layouts:
-                procs = []
+        for layout in layouts:
+            for attempt in range(attempts):
                 try:
-                    truth: list[Box] = []
-                    xd = XDo(x.env)
-                    for prog, args, title in _LAYOUTS[layout]:
-                        procs.append(subprocess.Popen([prog, *args], env=x.env, stdout=subprocess.DEVNULL,
-                                                      stderr=subprocess.DEVNULL))
-                        wid = xd.search(title, timeout=15.0)
-                        truth += _truth(prog, wid, x.env)
-                    time.sleep(0.8)  # let the apps finish drawing
-                    with mss.MSS(display=x.display) as grab:
-                        img = np.asarray(grab.grab(grab.monitors[1]))[:, :, :3]
-                    out.append(Screen(f"{layout}_{w}x{h}", np.ascontiguousarray(img), tuple(truth)))
-                finally:
-                    for p in procs:
-                        p.terminate()
-                    for p in procs:
-                        try:
-                            p.wait(timeout=5)
-                        except subprocess.TimeoutExpired:
-                            p.kill()
-                            p.wait()
+                    with Xvfb(w, h) as x:
+                        out.append(_capture_layout(x, layout))
+                    break
+                except RpaVisionError:
+                    if attempt == attempts - 1:
+                        raise
+    return out
+
+
+# A Qt form rendered offscreen in its own process (the library never imports Qt); prints JSON
+# with the clickable widgets' boxes in image pixels. Check and radio boxes count as wide as
+# their indicator and label (what the style makes clickable), not the layout cell.
+_QT_FORM = r"""
+import json, os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+    QLineEdit, QListWidget, QPushButton, QRadioButton, QSlider, QSpinBox, QStyleFactory, QToolButton, QWidget)
+style, out = sys.argv[1], sys.argv[2]
+app = QApplication([])
+app.setStyle(QStyleFactory.create(style))
+w = QWidget()
+w.resize(900, 600)
+lay = QGridLayout(w)
+clickable = []
+def add(wid, r, c, rs=1, cs=1):
+    lay.addWidget(wid, r, c, rs, cs)
+    clickable.append(wid)
+for i, t in enumerate(["Open", "Save", "Close", "Apply", "Cancel"]):
+    add(QPushButton(t), 0, i)
+add(QLineEdit("some text"), 1, 0, 1, 3)
+add(QLineEdit(), 1, 3, 1, 2)
+add(QCheckBox("Enable feature"), 2, 0, 1, 2)
+add(QRadioButton("Option A"), 2, 2)
+add(QRadioButton("Option B"), 2, 3)
+cb = QComboBox()
+cb.addItems(["First", "Second"])
+add(cb, 3, 0, 1, 2)
+add(QSpinBox(), 3, 2)
+add(QSlider(Qt.Horizontal), 3, 3, 1, 2)
+lay.addWidget(QLabel("A plain label"), 4, 0)
+g = QGroupBox("Group")
+gl = QHBoxLayout(g)
+for t in ["One", "Two", "Three"]:
+    b = QPushButton(t)
+    gl.addWidget(b)
+    clickable.append(b)
+tb = QToolButton()
+tb.setText("...")
+gl.addWidget(tb)
+clickable.append(tb)
+lay.addWidget(g, 5, 0, 1, 5)
+lst = QListWidget()
+lst.addItems([f"Item {i}" for i in range(5)])
+add(lst, 6, 0, 1, 5)
+w.show()
+app.processEvents()
+pix = w.grab()
+dpr = pix.devicePixelRatio()
+pix.toImage().save(out)
+boxes = []
+for c in clickable:
+    p = c.mapTo(w, c.rect().topLeft())
+    cw = min(c.width(), c.sizeHint().width()) if isinstance(c, (QCheckBox, QRadioButton)) else c.width()
+    boxes.append([p.x() * dpr, p.y() * dpr, (p.x() + cw) * dpr, (p.y() + c.height()) * dpr])
+print(json.dumps({"boxes": boxes, "dpr": dpr}))
+"""
+
+
+def qt_screens(styles: tuple[str, ...] = ("Fusion", "Windows"), scales: tuple[float, ...] = (1.0, 2.0)) -> list[Screen]:
+    """A Qt form (buttons, line edits, check/radio boxes, combo, spin box, slider, tool button,
+    list) rendered offscreen in each style and scale factor, with its widgets' boxes."""
+    import os
+    import sys
+    import tempfile
+
+    out: list[Screen] = []
+    with tempfile.TemporaryDirectory() as d:
+        for style in styles:
+            for scale in scales:
+                png = str(Path(d) / f"{style}_{scale}.png")
+                env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_SCALE_FACTOR": str(scale)}
+                r = subprocess.run([sys.executable, "-c", _QT_FORM, style, png], env=env, capture_output=True,
+                                   text=True, timeout=120)
+                if r.returncode != 0:
+                    raise RuntimeError(f"Qt form ({style}, x{scale}) failed: {r.stderr.strip()[-300:]}")
+                doc = json.loads(r.stdout.strip().splitlines()[-1])
+                img = cv2.imread(png, cv2.IMREAD_COLOR)
+                if img is None:
+                    raise RuntimeError(f"Qt form ({style}, x{scale}) wrote no image")
+                truth = tuple(Box.from_seq(b) for b in doc["boxes"])
+                out.append(Screen(f"qt_{style}_x{scale:g}", img, truth, float(doc["dpr"])))
     return out
 
 
@@ -204,20 +310,21 @@ def roi_incremental(ctx: BenchContext) -> None:
 @bench_case("recall", "roi", quick=False)
 def roi_recall(ctx: BenchContext) -> None:
     """Recall (IoU >= 0.5) of clickable elements on real application screenshots: the bundled
-    suite when present, else x11-apps captured under Xvfb now (1080p and 4K)."""
+    suite when present, else x11-apps captured under Xvfb now (1080p and 4K) and a Qt form
+    rendered offscreen (two styles, scale 1 and 2)."""
     from rpa_vision.roi import ROIOptimizer
     from rpa_vision.roi.evaluate import recall_at
 
     screens = suite_screens()
     source = "data/suite"
     if not screens:
-        screens = x11_screens(((1920, 1080), (3840, 2160)))
-        source = "x11-apps under Xvfb"
+        screens = x11_screens(((1920, 1080), (3840, 2160))) + qt_screens()
+        source = "x11-apps under Xvfb + Qt form offscreen"
     opt = ROIOptimizer()
     found = total = 0
     per: dict[str, float] = {}
     for s in screens:
-        rep = recall_at(opt.propose(Frame.from_array(s.image)).regions, s.truth)
+        rep = recall_at(opt.propose(s.frame()).regions, s.truth)
         found += rep.found
         total += rep.total
         per[s.name] = round(rep.recall, 4)

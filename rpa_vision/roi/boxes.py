@@ -45,16 +45,30 @@ def label_kinds(c: Candidates, lim: Limits) -> np.ndarray:
         (c.source != HOLE) & (h <= lim.text_max_h) & (c.density >= 0.3) & ((aspect >= 1.3) | (h <= lim.glyph_max_h))
     )
     icon = ~text & (w <= lim.icon_max) & (h <= lim.icon_max) & (aspect >= 0.75) & (aspect <= 1.34)
+    # Glyphs and fragments inside a text line are part of that text, not icons or widgets.
+    small = np.nonzero(~text & (h <= lim.text_max_h))[0]
+    tidx = np.nonzero(text)[0]
+    if len(small) and len(tidx):
+        tb = b[tidx]
+        sb = b[small]
+        within = (
+            (sb[:, None, 0] >= tb[None, :, 0]) & (sb[:, None, 1] >= tb[None, :, 1])
+            & (sb[:, None, 2] <= tb[None, :, 2]) & (sb[:, None, 3] <= tb[None, :, 3])
+        ).any(1)
+        text[small[within]] = True
+        icon[small[within]] = False
     kinds[text] = TEXT
     kinds[icon] = ICON
-    # Containers: big boxes, or boxes strictly holding several smaller ones.
+    # Containers: big boxes, or boxes holding several smaller boxes taller than a glyph that are
+    # not text (a button holding its label's words and glyphs stays a widget; a group of buttons
+    # is a container).
     big = np.nonzero(~text & ((w > 2 * lim.icon_max) | (h > 2 * lim.icon_max)))[0]
     if len(big):
         pb = b[big]
         inside = (
             (b[None, :, 0] >= pb[:, None, 0]) & (b[None, :, 1] >= pb[:, None, 1])
             & (b[None, :, 2] <= pb[:, None, 2]) & (b[None, :, 3] <= pb[:, None, 3])
-            & (area[None, :] < 0.5 * area[big][:, None])
+            & (area[None, :] < 0.5 * area[big][:, None]) & ~text[None, :] & (h[None, :] > lim.glyph_max_h)
         )
         children = inside.sum(1)
         cont = (children >= 3) | (area[big] >= lim.container_min_area)
@@ -84,8 +98,9 @@ def region_at(
     """The element under a point: the smallest plausible region containing it.
 
     Widgets and icons come first (clicking the label of a button means the button); a text
-    region wins when no widget holds the point or the smallest one is ``text_ratio`` times
-    larger (a link inside a panel); a container only when nothing else contains the point.
+    line wins when no widget holds the point, or the smallest one is both more than three text
+    heights tall and ``text_ratio`` times larger (an item inside a list, a link inside a panel);
+    a container only when nothing else contains the point.
     """
     p = point if isinstance(point, Point) else Point(float(point[0]), float(point[1]))
     hits = [r for r in regions if r.box.contains(p)]
@@ -97,8 +112,12 @@ def region_at(
         return min(rs, key=lambda r: (r.box.area, -r.score)) if rs else None
 
     widget = smallest(("widget", "icon"))
-    text = smallest(("text",))
-    if widget is not None and (text is None or widget.box.area <= text_ratio * text.box.area):
+    texts = [r for r in hits if r.kind == "text"]
+    # The whole text line rather than one of its words (a label, a menu item, a link).
+    text = max(texts, key=lambda r: (r.box.area, r.score)) if texts else None
+    if widget is not None and (
+        text is None or widget.box.height <= 3 * text.box.height or widget.box.area <= text_ratio * text.box.area
+    ):
         return widget
     if text is not None:
         return text

@@ -36,7 +36,7 @@ class ROIConfig:
     max_size: tuple[int, int] = (1920, 1080)
     min_box_frac: tuple[float, float] = (0.004, 0.007)
     max_box_frac: tuple[float, float] = (0.98, 0.98)
-    nms_iou: float = 0.6
+    nms_iou: float = 0.7
     edge_threshold: int = 24
     mser: bool = False
     mser_scale: float = 0.5

@@ -51,6 +51,7 @@ class _State:
     frame_wh: tuple[int, int]
     work_wh: tuple[int, int]
     transform: ImageTransform
+    lim: Limits
     cands: Candidates
 
 
@@ -87,7 +88,8 @@ class ROIOptimizer:
             self._stats["misses"] += 1
             last = self._last
             result: ROIResult | None = None
-            if dirty_boxes and last is not None and last.frame_wh == frame.size_wh:
+            if (dirty_boxes and last is not None and last.frame_wh == frame.size_wh
+                    and last.lim == self._transform(frame)[2]):
                 result = self._incremental(frame, last, dirty_boxes, t0)
             if result is None:
                 result = self._full(frame, t0)
@@ -121,34 +123,35 @@ class ROIOptimizer:
                 out.append(b)
         return out
 
-    def _transform(self, frame: Frame) -> tuple[ImageTransform, tuple[int, int]]:
+    def _transform(self, frame: Frame) -> tuple[ImageTransform, tuple[int, int], Limits]:
         w, h = frame.size_wh
         fit = ImageTransform.fit(w, h, *self.config.max_size)
         rw, rh = fit.size_image(w, h)
-        return ImageTransform(rw / w, rh / h), (rw, rh)
+        tr = ImageTransform(rw / w, rh / h)
+        return tr, (rw, rh), Limits.of(self.config, (rw, rh), frame.monitor.scale * tr.scale_x)
 
-    def _finish(self, frame: Frame, cands: Candidates, tr: ImageTransform, work_wh: tuple[int, int],
+    def _finish(self, frame: Frame, cands: Candidates, tr: ImageTransform, work_wh: tuple[int, int], lim: Limits,
                 timings: dict[str, float], t0: float, incremental: bool) -> ROIResult:
         t = time.perf_counter()
         cands = nms(cands, self.config.nms_iou, self.config.max_regions)
-        kinds = label_kinds(cands, Limits.of(self.config, work_wh))
+        kinds = label_kinds(cands, lim)
         regions = to_regions(cands, kinds, tr.scale_x, tr.scale_y, frame.size_wh)
         t2 = time.perf_counter()
         timings["nms_label"] = (t2 - t) * 1000.0
         timings["total"] = (t2 - t0) * 1000.0
-        self._last = _State(frame.key, frame.size_wh, work_wh, tr, cands)
+        self._last = _State(frame.key, frame.size_wh, work_wh, tr, lim, cands)
         self._stats["incremental_runs" if incremental else "full_runs"] += 1
         return ROIResult(regions, frame.key, tr, timings, cached=False, incremental=incremental)
 
     def _full(self, frame: Frame, t0: float) -> ROIResult:
-        tr, work_wh = self._transform(frame)
+        tr, work_wh, lim = self._transform(frame)
         t = time.perf_counter()
         gray = working_gray(frame.pixels, frame.channels, work_wh)
         t1 = time.perf_counter()
-        cands = detect(gray, self.config, work_wh)
+        cands = detect(gray, self.config, lim)
         t2 = time.perf_counter()
         timings = {"downscale": (t1 - t) * 1000.0, "detect": (t2 - t1) * 1000.0}
-        return self._finish(frame, cands, tr, work_wh, timings, t0, incremental=False)
+        return self._finish(frame, cands, tr, work_wh, lim, timings, t0, incremental=False)
 
     def _dirty_windows(self, last: _State, dirty: list[Box]) -> list[tuple[int, int, int, int]] | None:
         """Working-pixel rectangles of connected groups of dirty tiles, or None when too many."""
@@ -198,7 +201,7 @@ class ROIOptimizer:
             t = time.perf_counter()
             gray = working_gray(frame.pixels[fy1:fy2, fx1:fx2], frame.channels, size)
             t1 = time.perf_counter()
-            new = detect(gray, self.config, work_wh).shifted(ax1, ay1)
+            new = detect(gray, self.config, last.lim).shifted(ax1, ay1)
             t_down += t1 - t
             t_det += time.perf_counter() - t1
             # New boxes owned by the tiles and not cut by the window's inner edges replace old ones.
@@ -219,4 +222,4 @@ class ROIOptimizer:
             keep_old &= ~own_old
         merged = Candidates.concat([old.take(np.nonzero(keep_old)[0]), *new_parts])
         timings = {"downscale": t_down * 1000.0, "detect": t_det * 1000.0}
-        return self._finish(frame, merged, tr, work_wh, timings, t0, incremental=True)
+        return self._finish(frame, merged, tr, work_wh, last.lim, timings, t0, incremental=True)

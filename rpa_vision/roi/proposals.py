@@ -10,8 +10,8 @@ Sources, all from one edge map (the morphological gradient above a threshold):
   into words, words into text lines and small clusters (icon + label).
 - ``MSER`` (optional): maximally stable blobs of text size, grouped into lines.
 
-Everything here works in the pixels of the image it is given; ``ref_wh`` is the size of the
-whole working image (a crop in incremental mode) so that size limits do not depend on the crop.
+Everything here works in the pixels of the image it is given; the ``Limits`` come from the whole
+working image (the image may be a crop of it in incremental mode).
 """
 
 from __future__ import annotations
@@ -32,7 +32,13 @@ _K2 = np.ones((2, 2), np.uint8)
 
 @dataclass(frozen=True)
 class Limits:
-    """Size limits in working pixels, derived from the config and the working image size."""
+    """Size limits in working pixels.
+
+    Box size bounds are fractions of the frame (they scale with it); text, glyph and icon sizes
+    and grouping gaps follow the size of text on screen, i.e. logical points: ``px_per_pt`` is
+    the monitor's scale factor times the working image's scale (0.5 for a 4K frame at 100 %,
+    1.0 for the same frame at 200 %).
+    """
 
     min_w: float
     min_h: float
@@ -46,19 +52,20 @@ class Limits:
     line_gap: int
 
     @classmethod
-    def of(cls, cfg: ROIConfig, ref_wh: tuple[int, int]) -> Limits:
+    def of(cls, cfg: ROIConfig, ref_wh: tuple[int, int], px_per_pt: float = 1.0) -> Limits:
         w, h = ref_wh
+        k = max(0.1, float(px_per_pt))
         return cls(
             min_w=max(3.0, cfg.min_box_frac[0] * w),
             min_h=max(3.0, cfg.min_box_frac[1] * h),
             max_w=cfg.max_box_frac[0] * w,
             max_h=cfg.max_box_frac[1] * h,
-            text_max_h=max(10.0, 0.035 * h),
-            glyph_max_h=max(8.0, 0.016 * h),
-            icon_max=max(12.0, 0.035 * h),
+            text_max_h=max(8.0, 36.0 * k),
+            glyph_max_h=max(6.0, 17.0 * k),
+            icon_max=max(10.0, 38.0 * k),
             container_min_area=0.03 * w * h,
-            word_gap=max(3, int(round(0.0026 * w))) | 1,
-            line_gap=max(7, int(round(0.0060 * w))) | 1,
+            word_gap=max(3, int(round(5.0 * k))) | 1,
+            line_gap=max(5, int(round(11.0 * k))) | 1,
         )
 
 
@@ -192,12 +199,11 @@ def features(edges: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return border.astype(np.float32), np.minimum(1.0, density).astype(np.float32)
 
 
-def detect(gray: np.ndarray, cfg: ROIConfig, ref_wh: tuple[int, int]) -> Candidates:
+def detect(gray: np.ndarray, cfg: ROIConfig, lim: Limits) -> Candidates:
     """All candidate boxes of a gray working image (or a crop of it), scored, size-filtered."""
     h, w = gray.shape[:2]
     if h < 4 or w < 4:
         return Candidates.empty()
-    lim = Limits.of(cfg, ref_wh)
     edges = edge_map(gray, cfg.edge_threshold)
     cnts, hier = cv2.findContours(edges, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     parts: list[np.ndarray] = []
