@@ -75,14 +75,16 @@ def dirty_tiles(
     if rows_idx.size == 0:
         return np.zeros((nty, ntx), bool)
     neq = _neq(a[ph::row_step], b[ph::row_step])  # (len(rows_idx), w)
+    grid = np.zeros((nty, ntx), bool)
     if not neq.any():
-        return np.zeros((nty, ntx), bool)
+        return grid
+    hit = np.flatnonzero(neq.any(axis=1))  # only the sampled rows that differ are tiled
+    sub = neq[hit]
     pad = ntx * tile - w
     if pad:
-        neq = np.pad(neq, ((0, 0), (0, pad)))
-    cols = neq.reshape(neq.shape[0], ntx, tile).any(axis=2)  # (sampled rows, ntx)
-    tile_of_row = rows_idx // tile
-    grid = np.zeros((nty, ntx), bool)
+        sub = np.pad(sub, ((0, 0), (0, pad)))
+    cols = sub.reshape(sub.shape[0], ntx, tile).any(axis=2)  # (hit rows, ntx)
+    tile_of_row = rows_idx[hit] // tile
     starts = np.flatnonzero(np.r_[True, tile_of_row[1:] != tile_of_row[:-1]])
     grid[tile_of_row[starts]] = np.logical_or.reduceat(cols, starts, axis=0)
     return grid
