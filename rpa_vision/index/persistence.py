@@ -176,7 +176,10 @@ def _write_generation(index: PrototypeIndex, folder: Path, number: int) -> dict[
     folder.mkdir(parents=True, exist_ok=False)
     files: dict[str, dict[str, Any]] = {}
     with index._snapshot() as st:
-        faiss.write_index(st.faiss_index, str(folder / "index.faiss"))
+        try:
+            faiss.write_index(st.faiss_index, str(folder / "index.faiss"))
+        except RuntimeError as exc:  # FAISS reports write failures (a full disk) this way
+            raise OSError(f"FAISS could not write the index: {str(exc).splitlines()[0]}") from exc
         arrays, strings = st.meta.to_arrays()
         buf = io.BytesIO()
         np.savez(buf, **arrays)  # type: ignore[arg-type]
