@@ -11,6 +11,8 @@ cosine similarity. ``check_vectors`` is the one place that validates them:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
 import warnings
@@ -109,12 +111,21 @@ class Provenance:
         prov = getattr(encoder, "provenance", None)
         if callable(prov):
             desc = prov() or {}
-        weights = ""
-        for key in ("weights_tag", "weights", "pretrained", "weights_sha", "version"):
-            v = desc.get(key)
-            if v not in (None, "", {}):
-                weights = v if isinstance(v, str) else str(v)
-                break
+        parts: list[str] = []
+        w = desc.get("weights")
+        if isinstance(w, Mapping):  # e.g. {tag, path, source, fingerprint}: the path is machine-specific
+            tag = w.get("fingerprint") or w.get("tag") or w.get("sha")
+            if tag:
+                parts.append(str(tag))
+        elif w not in (None, ""):
+            parts.append(str(w))
+        for key in ("pretrained", "preprocessing", "quantized"):
+            if desc.get(key) not in (None, ""):
+                parts.append(str(desc[key]))
+        if isinstance(desc.get("config"), Mapping):
+            blob = json.dumps(desc["config"], sort_keys=True, default=str).encode()
+            parts.append("cfg:" + hashlib.blake2b(blob, digest_size=4).hexdigest())
+        weights = " ".join(dict.fromkeys(parts))
         model = desc.get("model")
         name = str(encoder.name) + (f"/{model}" if model and str(model) not in str(encoder.name) else "")
         return cls(name, int(encoder.dim), weights, adapter_version)
