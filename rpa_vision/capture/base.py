@@ -67,7 +67,11 @@ class ScreenSource(ABC):
         rect = mon if region is None else self._region_rect(mon, region)
         with self._lock:
             self._check_open()
-            pixels = self._grab_rect(rect)
+            try:
+                pixels = self._grab_rect(rect)
+            except CaptureError:
+                self._monitors = None  # the display may have changed: ask again next time
+                raise
         if pixels.ndim < 2 or pixels.shape[0] != rect.height or pixels.shape[1] != rect.width:
             raise CaptureError(
                 f"{self.name} returned {pixels.shape[1]}x{pixels.shape[0]} pixels for a "

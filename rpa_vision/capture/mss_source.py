@@ -22,10 +22,14 @@ _log = get_logger(__name__)
 
 
 def _mss_errors() -> tuple[type[BaseException], ...]:
-    """What mss raises when the display is missing, gone or refuses a request."""
+    """What mss raises when the display is missing, gone or refuses a request.
+
+    Its XCB backend asserts on a NULL reply when the connection died under it, so
+    AssertionError belongs here too.
+    """
     import mss
 
-    return (mss.ScreenShotError, OSError, ValueError, AttributeError)
+    return (mss.ScreenShotError, OSError, ValueError, AttributeError, AssertionError, RuntimeError)
 
 
 def _first_line(exc: BaseException) -> str:

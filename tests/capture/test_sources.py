@@ -219,3 +219,22 @@ def test_mss_on_a_bad_display_name_is_one_clear_error() -> None:
     src = create_screen_source("mss", display=":4999")
     with pytest.raises(DisplayUnavailableError, match="display"):
         src.monitors()
+
+
+def test_monitors_are_asked_again_after_a_failed_grab() -> None:
+    class Counting(FakeScreenSource):
+        queries = 0
+
+        def _query_monitors(self) -> list[Monitor]:
+            type(self).queries += 1
+            return super()._query_monitors()
+
+    src = Counting([desktop()])
+    src.grab()
+    src.grab()
+    assert Counting.queries == 1  # cached
+    src.fail(1)
+    with pytest.raises(DisplayUnavailableError):
+        src.grab()
+    src.grab()
+    assert Counting.queries == 2

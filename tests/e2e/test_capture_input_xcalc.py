@@ -237,3 +237,72 @@ def test_player_clicks_buttons_and_the_display_shows_the_result(calc: Calc) -> N
     assert np.array_equal(fifteen_clicked, fifteen_typed), "12+3= clicked does not show what 15 typed shows"
     assert not np.array_equal(fifteen_typed, sixteen_typed), "the display crop cannot tell 15 from 16"
     assert recorded + norm.flush() == [], "the player's own input was recorded"
+
+
+def test_capture_loop_reports_what_changed_on_the_real_screen(calc: Calc) -> None:
+    from rpa_vision.capture import CaptureLoop, create_screen_source
+    from rpa_vision.input import create_input_player
+
+    player = create_input_player("pynput")
+    with create_screen_source("mss") as src:
+        loop = CaptureLoop(src, rate_hz=20, region=calc.window)
+        with loop:
+            first = loop.wait_next(0, timeout=TIMEOUT)
+            assert first is not None and first.frame.monitor.left == int(calc.window.x1)
+            player.click(_center(calc.all_clear))
+            player.click(_center(calc.digit(7)))
+            lcd = calc.display.translate(-calc.window.x1, -calc.window.y1)  # frame pixels
+            state: dict[str, bool] = {}
+
+            def lcd_changed() -> bool:
+                cf = loop.wait_next(first.seq, timeout=1.0)
+                state["hit"] = bool(cf) and any(r.intersection(lcd) for r in cf.dirty)  # type: ignore[union-attr]
+                return state["hit"]
+
+            _wait(lcd_changed, "a dirty rectangle on the calculator's display")
+        stats = loop.stats()
+    player = None  # type: ignore[assignment]
+    gc.collect()
+    assert stats.errors == 0 and stats.frames >= 2
+    assert not loop.running
+
+
+def test_capture_loop_survives_the_display_going_away() -> None:
+    import os
+
+    from rpa_vision.capture import CaptureLoop, create_screen_source
+    from rpa_vision.testbed import Xvfb, XvfbUnavailable, xvfb_available
+
+    if not xvfb_available():
+        pytest.skip("Xvfb is not installed")
+    try:
+        server = Xvfb(320, 240).start()
+    except XvfbUnavailable as exc:
+        pytest.skip(str(exc))
+    num = server.display_num
+    restarted: subprocess.Popen[bytes] | None = None
+    src = create_screen_source("mss", display=server.display)
+    loop = CaptureLoop(src, rate_hz=50, max_backoff_s=0.05)
+    try:
+        loop.start()
+        first = loop.wait_next(0, timeout=TIMEOUT)
+        assert first is not None and first.frame.size_wh == (320, 240)
+        server.stop()  # the display disappears
+        _wait(lambda: loop.stats().errors >= 2, "the loop to report grab failures")
+        assert loop.running, "the capture thread died with the display"
+        assert loop.stats().last_error
+        if os.path.exists(f"/tmp/.X11-unix/X{num}") or os.path.exists(f"/tmp/.X{num}-lock"):
+            pytest.skip("the display number was taken again before the restart")
+        restarted = subprocess.Popen(
+            ["Xvfb", f":{num}", "-screen", "0", "320x240x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        _wait(lambda: loop.stats().consecutive_errors == 0, "the loop to recover on the new server")
+        assert loop.stats().grabs > 1
+    finally:
+        loop.stop()
+        src.close()
+        server.stop()
+        if restarted is not None:
+            restarted.terminate()
+            restarted.wait(5)
