@@ -34,8 +34,14 @@ def _fake_player(**kw: Any) -> InputPlayer:
     return FakeInputPlayer(**kw)
 
 
-RECORDERS: dict[str, Callable[..., InputRecorder]] = {"pynput": _pynput_recorder, "fake": _fake_recorder}
-PLAYERS: dict[str, Callable[..., InputPlayer]] = {"pynput": _pynput_player, "fake": _fake_player}
+#: ``auto`` is the real backend of this platform (pynput everywhere today); it never falls back to
+#: a fake, so a replay can not silently act on nothing.
+RECORDERS: dict[str, Callable[..., InputRecorder]] = {
+    "pynput": _pynput_recorder, "auto": _pynput_recorder, "fake": _fake_recorder,
+}
+PLAYERS: dict[str, Callable[..., InputPlayer]] = {
+    "pynput": _pynput_player, "auto": _pynput_player, "fake": _fake_player,
+}
 
 
 def create_input_recorder(name: str = "pynput", **kw: Any) -> InputRecorder:

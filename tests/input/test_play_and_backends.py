@@ -118,9 +118,9 @@ def test_injection_window() -> None:
 def test_factories() -> None:
     assert isinstance(create_input_player("fake"), FakeInputPlayer)
     assert isinstance(create_input_recorder("fake"), FakeInputRecorder)
-    with pytest.raises(UnknownNameError, match="fake, pynput"):
+    with pytest.raises(UnknownNameError, match="auto, fake, pynput"):
         create_input_player("xdotool")
-    with pytest.raises(UnknownNameError, match="fake, pynput"):
+    with pytest.raises(UnknownNameError, match="auto, fake, pynput"):
         create_input_recorder("evdev")
 
 
@@ -136,6 +136,8 @@ def test_pynput_without_a_display_is_one_clear_error(monkeypatch: pytest.MonkeyP
     assert "\n" not in str(ei.value)
     with pytest.raises(DisplayUnavailableError):
         create_input_player("pynput")
+    with pytest.raises(DisplayUnavailableError):  # auto never falls back to a fake
+        create_input_player("auto")
     with pytest.raises(DisplayUnavailableError):
         create_input_recorder("pynput").start(lambda e: None)
 
