@@ -54,7 +54,11 @@ ErrorCallback = Callable[[BaseException], None]
 
 
 class CaptureLoop:
-    """Grabs ``monitor`` (or ``region`` of it) from ``source`` ``rate_hz`` times a second."""
+    """Grabs ``monitor`` (or ``region`` of it) from ``source`` ``rate_hz`` times a second.
+
+    ``rate_hz`` may be changed while running (it applies from the next tick). Do not call
+    ``step()`` yourself while the thread runs.
+    """
 
     def __init__(
         self,
@@ -252,11 +256,11 @@ class CaptureLoop:
                 _log.exception("capture error callback %r failed", fn)
 
     def _run(self) -> None:
-        period = 1.0 / self.rate_hz
         backoff = 0.0
         next_t = time.monotonic()
         while not self._stop.is_set():
             self._wake.clear()
+            period = 1.0 / max(1e-3, float(self.rate_hz))  # may be changed while running
             try:
                 self.step()
             except Exception as exc:  # reported through stats, callbacks and the log, then retried

@@ -185,3 +185,17 @@ def test_bad_arguments() -> None:
         CaptureLoop(src, rate_hz=0)
     with pytest.raises(ValidationError):
         CaptureLoop(src, max_backoff_s=0)
+
+
+def test_rate_can_change_while_running() -> None:
+    src = FakeScreenSource(lambda n: img(n % 250), channels="BGRA")
+    loop = CaptureLoop(src, rate_hz=0.01)  # one tick per 100 s
+    loop.start()
+    try:
+        first = loop.wait_next(0, timeout=WAIT)
+        assert first is not None
+        loop.rate_hz = 500.0
+        loop.trigger()  # ends the current 100 s wait; from then on the new rate applies
+        assert loop.wait_next(first.seq + 3, timeout=WAIT) is not None
+    finally:
+        loop.stop()
