@@ -150,7 +150,7 @@ def test_unexpected_exceptions_and_broken_callbacks_do_not_kill_the_loop(caplog:
         loop.stop()
     st = loop.stats()
     assert st.errors == 1 and st.last_error == "driver hiccup"
-    assert "subscriber bug" in caplog.text or "subscriber" in caplog.text
+    assert "capture subscriber" in caplog.text and "subscriber bug" in caplog.text
 
 
 def test_unsubscribe_and_wait_timeout() -> None:
