@@ -110,7 +110,8 @@ def _unblock_xorg(listener: Any) -> None:
 
 
 class PynputRecorder(InputRecorder):
-    """Listens to the mouse and keyboard; events carry the monitor they happened on.
+    """Listens to the mouse and keyboard; events carry the monitor they happened on (key events:
+    the monitor of the pointer's last known position).
 
     ``monitors`` (1..N, physical px) default to the screen's, read once at ``start`` through mss.
     Pointer motion is delivered only when ``moves=True`` (drags are recognised without it).
@@ -125,6 +126,7 @@ class PynputRecorder(InputRecorder):
         self._lock = threading.Lock()
         self._keyboard: ModuleType | None = None
         self._mons: list[Monitor] = []
+        self._last_monitor: Monitor | None = None  # where the pointer was last seen (for key events)
 
     def _monitor_list(self) -> list[Monitor]:
         if self._monitors is None:
@@ -149,7 +151,9 @@ class PynputRecorder(InputRecorder):
 
     def _point_event(self, kind: EventKind, x: float, y: float, injected: bool, **kw: Any) -> InputEvent:
         p = Point(float(x), float(y))
-        return InputEvent(kind, time.monotonic(), point=p, monitor=monitor_at(self._mons, p),
+        mon = monitor_at(self._mons, p)
+        self._last_monitor = mon
+        return InputEvent(kind, time.monotonic(), point=p, monitor=mon,
                           injected=bool(injected) or injection_active(), **kw)
 
     def start(self, callback: EventCallback) -> None:
@@ -178,7 +182,7 @@ class PynputRecorder(InputRecorder):
                 if key is None:
                     return
                 name, char = key_name(key)
-                self._deliver(InputEvent(kind, time.monotonic(), key=name, char=char,
+                self._deliver(InputEvent(kind, time.monotonic(), key=name, char=char, monitor=self._last_monitor,
                                          injected=bool(injected) or injection_active()))
 
             def on_press(key: Any, injected: bool = False) -> None:

@@ -193,6 +193,7 @@ def test_recorder_turns_xdotool_input_into_actions(calc: Calc) -> None:
     assert acts[0].point == one and acts[1].point == two
     assert acts[0].monitor is not None and acts[0].monitor.index == 1
     assert acts[2].text == "34"
+    assert acts[2].monitor is not None and acts[2].monitor.index == 1  # where the pointer was
     assert acts[3].keys == ("ctrl", "shift", "z")
 
 
