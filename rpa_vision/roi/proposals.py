@@ -28,6 +28,14 @@ from rpa_vision.roi.config import ROIConfig
 OUTER, HOLE, WORD, LINE, MSER = 0, 1, 2, 3, 4
 _PRIOR = np.array([0.5, 0.6, 0.45, 0.35, 0.5], np.float32)
 _K2 = np.ones((2, 2), np.uint8)
+_K3x3 = np.ones((3, 3), np.uint8)
+#: Cells (working pixels) and edge density above which an area counts as texture, not GUI
+#: (GUIs stay below ~0.5 in 32 px cells, photos and noise reach 0.6-1.0; small dense text also
+#: reaches ~0.7, and closing its 1-2 px gaps keeps its words and lines apart).
+TEXTURE_CELL = 32
+TEXTURE_DENSITY = 0.55
+#: At most this many candidates are scored (before non-maximum suppression).
+MAX_CANDIDATES = 8000
 
 
 @dataclass(frozen=True)
@@ -178,12 +186,11 @@ def _band_sums(ii: np.ndarray, x1: np.ndarray, y1: np.ndarray, x2: np.ndarray, y
     return (ii[y2, x2] - ii[y1, x2] - ii[y2, x1] + ii[y1, x1]).astype(np.float32)
 
 
-def features(edges: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(border closure, edge density) of every box, in [0, 1]."""
+def features(ii: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(border closure, edge density) of every box, in [0, 1], from the edge map's integral image."""
     if len(boxes) == 0:
         z = np.zeros(0, np.float32)
         return z, z.copy()
-    ii = cv2.integral(edges)
     b = np.round(boxes).astype(np.int64)
     x1, y1, x2, y2 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
     w = np.maximum(1, x2 - x1).astype(np.float32)
@@ -199,13 +206,39 @@ def features(edges: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return border.astype(np.float32), np.minimum(1.0, density).astype(np.float32)
 
 
+def texture_closed(edges: np.ndarray, ii: np.ndarray, cell: int = TEXTURE_CELL,
+                   density: float = TEXTURE_DENSITY) -> np.ndarray:
+    """The edge map with its small holes closed where it is texture (photos, noise, patterns):
+    cells whose edge density exceeds anything a GUI shows. Without this, a textured area turns
+    into ~100k tiny holes and contour tracing takes seconds; with it, the area becomes one blob."""
+    h, w = edges.shape
+    gh, gw = h // cell, w // cell
+    if gh == 0 or gw == 0:
+        return edges
+    ys = np.arange(gh + 1) * cell
+    xs = np.arange(gw + 1) * cell
+    sums = ii[np.ix_(ys, xs)].astype(np.float64)
+    dens = (sums[1:, 1:] - sums[:-1, 1:] - sums[1:, :-1] + sums[:-1, :-1]) / float(cell * cell)
+    tex = dens > density
+    if not tex.any():
+        return edges
+    # Neighbouring cells too, so a texture's ragged rim is closed as well.
+    grown = cv2.dilate(tex.astype(np.uint8), _K3x3) > 0
+    mask = np.zeros((h, w), bool)
+    mask[: gh * cell, : gw * cell] = np.repeat(np.repeat(grown, cell, 0), cell, 1)
+    closed = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, _K3x3)
+    return np.where(mask, closed, edges).astype(np.uint8)
+
+
 def detect(gray: np.ndarray, cfg: ROIConfig, lim: Limits) -> Candidates:
     """All candidate boxes of a gray working image (or a crop of it), scored, size-filtered."""
     h, w = gray.shape[:2]
     if h < 4 or w < 4:
         return Candidates.empty()
     edges = edge_map(gray, cfg.edge_threshold)
-    cnts, hier = cv2.findContours(edges, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    ii = cv2.integral(edges)
+    traced = texture_closed(edges, ii)
+    cnts, hier = cv2.findContours(traced, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     parts: list[np.ndarray] = []
     srcs: list[np.ndarray] = []
     if len(cnts):
@@ -216,7 +249,7 @@ def detect(gray: np.ndarray, cfg: ROIConfig, lim: Limits) -> Candidates:
         parts += [r[~hole], holes]
         srcs += [np.full(int((~hole).sum()), OUTER, np.int8), np.full(len(holes), HOLE, np.int8)]
     for kx, ky, src in ((lim.word_gap, 1, WORD), (lim.line_gap, 3, LINE)):
-        g = _grouped(edges, kx, ky)
+        g = _grouped(traced, kx, ky)
         parts.append(g)
         srcs.append(np.full(len(g), src, np.int8))
     if cfg.mser:
@@ -231,7 +264,10 @@ def detect(gray: np.ndarray, cfg: ROIConfig, lim: Limits) -> Candidates:
     bh = boxes[:, 3] - boxes[:, 1]
     keep = (bw >= lim.min_w) & (bh >= lim.min_h) & (bw <= lim.max_w) & (bh <= lim.max_h)
     boxes, source = boxes[keep], source[keep]
-    border, density = features(edges, boxes)
+    if len(boxes) > MAX_CANDIDATES:  # keep the larger ones (small fragments are the many)
+        top = np.argsort(-(boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), kind="stable")[:MAX_CANDIDATES]
+        boxes, source = boxes[top], source[top]
+    border, density = features(ii, boxes)
     bh = boxes[:, 3] - boxes[:, 1]
     texty = (bh <= lim.text_max_h).astype(np.float32) * np.minimum(1.0, 2.5 * density) * 0.8
     score = np.clip(0.4 * _PRIOR[source] + 0.6 * np.maximum(border, texty), 0.0, 1.0).astype(np.float32)

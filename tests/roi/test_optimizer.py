@@ -194,3 +194,23 @@ def test_mser_text_lines(ui):
     res = ROIOptimizer(ROIConfig(mser=True)).propose(Frame.from_array(ui.image))
     assert recall_at(res.regions, ui.texts).recall == 1.0
     assert recall_at(res.regions, ui.clickable).recall == 1.0
+
+
+def test_texture_does_not_flood_the_proposals(ui):
+    from rpa_vision.roi.proposals import TEXTURE_CELL, edge_map, texture_closed
+
+    rng = np.random.default_rng(1)
+    img = ui.image.copy()
+    img[600:1000, 1100:1800] = rng.integers(0, 255, (400, 700, 3), np.uint8)  # a noisy picture
+    res = ROIOptimizer().propose(Frame.from_array(img))
+    assert recall_at(res.regions, ui.buttons + ui.fields).recall == 1.0
+    # the guard closes textured cells (thousands of tiny holes become one blob) and leaves the GUI alone
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    e = edge_map(gray, 24)
+    closed = texture_closed(e, cv2.integral(e))
+    assert np.array_equal(closed[:500, :1000], e[:500, :1000])
+    assert closed[600 + TEXTURE_CELL:1000 - TEXTURE_CELL, 1100 + TEXTURE_CELL:1800 - TEXTURE_CELL].mean() > 0.95
+    patch = (slice(600, 1000), slice(1100, 1800))
+    raw_n = len(cv2.findContours(np.ascontiguousarray(e[patch]), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)[0])
+    closed_n = len(cv2.findContours(np.ascontiguousarray(closed[patch]), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)[0])
+    assert closed_n * 20 < raw_n
