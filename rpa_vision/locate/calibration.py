@@ -24,9 +24,12 @@ def sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-def confidence(params: Sequence[float], score: float, margin: float, x: float) -> float:
+def confidence(params: Sequence[float], score: float, margin: float, x: float, ambiguity_gain: float = 40.0) -> float:
+    """The calibrated confidence, never above ``sigmoid(ambiguity_gain * margin)``: a candidate no
+    better than another non-overlapping one is at most a coin toss (0.5), whatever its score."""
     b, ws, wm, wx = params
-    return sigmoid(b + ws * score + wm * margin + wx * x)
+    fitted = sigmoid(b + ws * score + wm * margin + wx * x)
+    return min(fitted, sigmoid(ambiguity_gain * margin))
 
 
 def fit_logistic(

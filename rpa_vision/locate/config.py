@@ -27,11 +27,13 @@ class LocatorConfig:
     """Knobs of the Locator. The defaults are what the calibration was fitted with."""
 
     #: Relative scales searched around the prior scale (screen vs. recording).
-    scales: tuple[float, ...] = (0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 1.75, 2.0)
+    scales: tuple[float, ...] = (0.67, 0.8, 1.0, 1.25, 1.5, 1.75, 2.0)
     #: The coarse template search shrinks the screen until the scaled template is this small.
     coarse_min_side: int = 10
     #: Never shrink the screen below this factor in the coarse search.
     coarse_min_factor: float = 0.2
+    #: ... and always shrink it at least this much (the refinement works at full resolution).
+    coarse_max_factor: float = 0.5
     #: Template peaks kept per scale and their minimum correlation.
     peaks_per_scale: int = 12
     peak_threshold: float = 0.3
@@ -39,6 +41,8 @@ class LocatorConfig:
     max_candidates: int = 100
     expensive_top: int = 12
     ocr_top: int = 4
+    #: OCR reads only candidates whose score is within this of the best (at least the best).
+    ocr_window: float = 0.12
     use_ocr: bool = True
     use_contours: bool = True
     #: Surroundings compared for look-alikes: the box grown by this many box sizes on each side.
@@ -46,6 +50,8 @@ class LocatorConfig:
     nms_iou: float = 0.4
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     calibration: tuple[float, float, float, float] = DEFAULT_CALIBRATION
+    #: Confidence never exceeds sigmoid(ambiguity_gain * margin to the runner-up): 0.5 at a tie.
+    ambiguity_gain: float = 40.0
     #: Confidence at and above which a caller may act without asking (the replayer's default).
     act_threshold: float = 0.8
     #: Candidates below this fused score are dropped from results.
@@ -60,12 +66,14 @@ class LocatorConfig:
                 raise ValidationError(f"{name} must be >= 1", field=name)
         if self.ocr_top < 0:
             raise ValidationError("ocr_top must be >= 0", field="ocr_top")
-        for name in ("peak_threshold", "nms_iou", "act_threshold", "min_score"):
+        for name in ("peak_threshold", "nms_iou", "ocr_window", "act_threshold", "min_score"):
             v = float(getattr(self, name))
             if not (0.0 <= v <= 1.0):
                 raise ValidationError(f"{name} must be in [0, 1], got {v}", field=name)
-        if not (0.01 <= self.coarse_min_factor <= 1.0):
-            raise ValidationError("coarse_min_factor must be in [0.01, 1]", field="coarse_min_factor")
+        if not (0.01 <= self.coarse_min_factor <= self.coarse_max_factor <= 1.0):
+            raise ValidationError("need 0.01 <= coarse_min_factor <= coarse_max_factor <= 1", field="coarse_min_factor")
+        if not (math.isfinite(self.ambiguity_gain) and self.ambiguity_gain > 0):
+            raise ValidationError("ambiguity_gain must be > 0", field="ambiguity_gain")
         if not (0.0 < self.context_factor <= 5.0):
             raise ValidationError("context_factor must be in (0, 5]", field="context_factor")
         unknown = set(self.weights) - set(DEFAULT_WEIGHTS)

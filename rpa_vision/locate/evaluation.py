@@ -24,6 +24,13 @@ class Case:
     screen: np.ndarray
     truth: Box | None  # None: the element is not on the screen
     screen_scale: float = 1.0
+    with_reference: bool = True  # False: only the crop is known (no surroundings)
+
+    def target(self) -> TargetSpec:
+        spec = TargetSpec.from_reference(self.reference, self.box)
+        if self.with_reference:
+            return spec
+        return TargetSpec(spec.crop, self.box)
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ def hit(found: Box, truth: Box) -> bool:
 
 ELEMENTS = ("cb_autosave", "cb_proxy", "key_5", "key_8", "btn_ok", "btn_apply", "field_email", "close")
 ABSENT_GROUPS = ("same", "moved", "dark", "scale1.5")
+CROP_ONLY_GROUPS = ("moved", "scale1.5")
 
 
 def synthetic_cases(seed: int = 0, elements: Iterable[str] = ELEMENTS,
@@ -64,15 +72,34 @@ def synthetic_cases(seed: int = 0, elements: Iterable[str] = ELEMENTS,
         for el in elements:
             screen, boxes = render_scene(perturbed(base, g, missing=(el,)))
             yield Case(f"absent/{g}", el, ref, ref_boxes[el], screen, None)
+    for g in CROP_ONLY_GROUPS:
+        screen, boxes = render_scene(perturbed(base, g))
+        for el in elements:
+            yield Case(f"crop/{g}", el, ref, ref_boxes[el], screen, boxes.get(el), with_reference=False)
 
 
 def run_cases(locator: Locator, cases: Iterable[Case]) -> list[Outcome]:
     out = []
     for c in cases:
-        target = TargetSpec.from_reference(c.reference, c.box)
-        res = locator.locate(target, c.screen, top_k=2)
+        res = locator.locate(c.target(), c.screen, top_k=2)
         out.append(Outcome(c, res[0] if res else None, res[1] if len(res) > 1 else None))
     return out
+
+
+def calibration_rows(outcomes: list[Outcome]) -> tuple[np.ndarray, np.ndarray]:
+    """``[score, margin, x]`` features and correctness labels of the top two answers of every
+    case, the data ``fit_logistic`` refits ``LocatorConfig.calibration`` from."""
+    feats: list[list[float]] = []
+    labels: list[float] = []
+    for o in outcomes:
+        for cand in (o.top, o.runner_up):
+            if cand is None:
+                continue
+            ev = cand.evidence
+            feats.append([cand.score, ev.get("margin", 0.0), ev.get("context", ev.get("template", 0.0))])
+            ok = o.case.truth is not None and hit(cand.box, o.case.truth)
+            labels.append(1.0 if ok else 0.0)
+    return np.asarray(feats, np.float64).reshape(-1, 3), np.asarray(labels, np.float64)
 
 
 def summarize(outcomes: list[Outcome], threshold: float) -> dict[str, dict[str, float]]:

@@ -21,15 +21,15 @@ def gray_of(bgr: np.ndarray) -> np.ndarray:
 
 def gradient(gray: np.ndarray) -> np.ndarray:
     """Float32 gradient magnitude (|dx| + |dy| of a lightly smoothed image), polarity-free."""
-    g = gray.astype(np.float32)
+    g: np.ndarray = gray.astype(np.float32)
     if min(g.shape[:2]) >= 3:
-        g = cv2.GaussianBlur(g, (3, 3), 0)
+        g = np.asarray(cv2.GaussianBlur(g, (3, 3), 0))
     dx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     dy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
     return np.abs(dx) + np.abs(dy)
 
 
-def resize_to(img: np.ndarray, w: int, h: int) -> np.ndarray:
+def resize_to(img: np.ndarray, w: float, h: float) -> np.ndarray:
     w, h = max(1, int(round(w))), max(1, int(round(h)))
     if img.shape[1] == w and img.shape[0] == h:
         return img
@@ -114,10 +114,10 @@ def context_similarity(
     max_side: int = 96,
 ) -> float:
     """How alike the surroundings of the target (in the reference) and of a candidate (on the
-    screen) are: gradient correlation over a ring of ``factor`` box sizes around each box, the
+    screen) are: gradient correlation over a ring ``factor * sqrt(w * h)`` wide around each box, the
     boxes themselves masked out, the candidate's ring rescaled to the reference's."""
     tw, th = target_box.width, target_box.height
-    m = factor * max(tw, th)
+    m = factor * float(np.sqrt(tw * th))
     ring_t = Box(target_box.x1 - m, target_box.y1 - m, target_box.x2 + m, target_box.y2 + m)
     sx, sy = cand_box.width / max(tw, 1e-6), cand_box.height / max(th, 1e-6)
     ring_c = Box(cand_box.x1 - m * sx, cand_box.y1 - m * sy, cand_box.x2 + m * sx, cand_box.y2 + m * sy)

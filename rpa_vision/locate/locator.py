@@ -49,6 +49,7 @@ log = get_logger(__name__)
 
 _SCREEN_CACHE = 2
 _REFINE_TOP = 25
+_INNER = 0.15  # the inside of an element: this fraction trimmed from each side
 
 
 @dataclass
@@ -196,9 +197,34 @@ class Locator:
         feats: tuple[np.ndarray, np.ndarray] = target.cached("feats", make)
         return feats
 
-    def _appearance(self, target: TargetSpec, scr: _Screen, box: Box) -> tuple[float, float]:
+    def _inner_feats(self, target: TargetSpec) -> tuple[np.ndarray, np.ndarray] | None:
+        def make() -> tuple[np.ndarray, np.ndarray] | None:
+            g = gray_of(target.crop)
+            h, w = g.shape[:2]
+            if min(h, w) < 12:
+                return None
+            dy, dx = max(1, round(h * _INNER)), max(1, round(w * _INNER))
+            inner = np.ascontiguousarray(g[dy : h - dy, dx : w - dx])
+            return inner, gradient(inner)
+
+        feats: tuple[np.ndarray, np.ndarray] | None = target.cached("inner", make)
+        return feats
+
+    def _appearance(self, target: TargetSpec, scr: _Screen, box: Box) -> float:
+        """Exact appearance at a box: the best of gray (either polarity) and gradient correlation
+        of the whole element and of its inside (frames and borders are what themes restyle)."""
         t_gray, t_grad = self._target_feats(target)
-        return appearance(t_gray, t_grad, crop_padded(scr.gray, box))
+        g, d = appearance(t_gray, t_grad, crop_padded(scr.gray, box))
+        best = max(g, d)
+        inner = self._inner_feats(target)
+        if inner is not None:
+            ih, iw = target.crop.shape[:2]
+            fx, fy = box.width / iw, box.height / ih
+            dy, dx = max(1, round(ih * _INNER)), max(1, round(iw * _INNER))
+            ibox = Box(box.x1 + dx * fx, box.y1 + dy * fy, box.x2 - dx * fx, box.y2 - dy * fy)
+            gi, di = appearance(inner[0], inner[1], crop_padded(scr.gray, ibox))
+            best = max(best, 0.5 * (best + max(gi, di)))
+        return best
 
     def _refine(self, target: TargetSpec, scr: _Screen, c: _Cand) -> None:
         """Local search around a candidate (position, and size by +-8%) at full resolution."""
@@ -231,7 +257,7 @@ class Locator:
         t_gray, _ = self._target_feats(target)
         props = template_proposals(
             scr.pyramid, t_gray, scales, min_side=cfg.coarse_min_side, min_factor=cfg.coarse_min_factor,
-            threshold=cfg.peak_threshold, per_scale=cfg.peaks_per_scale,
+            max_factor=cfg.coarse_max_factor, threshold=cfg.peak_threshold, per_scale=cfg.peaks_per_scale,
         )
         twh = (float(t_gray.shape[1]), float(t_gray.shape[0]))
         if cfg.use_contours:
@@ -259,10 +285,10 @@ class Locator:
         diag = float(np.hypot(sw, sh))
         out: list[tuple[Point, float]] = []
         tc = target.box.center
+        same_size = target.reference is None or target.reference.shape[:2] == (sh, sw)
+        if target.last_box is not None and same_size:
+            out.append((target.last_box.center, 0.02 * diag))
         if target.reference is not None:
-            rh, rw = target.reference.shape[:2]
-            if target.last_box is not None and (rw, rh) == (sw, sh):
-                out.append((target.last_box.center, 0.02 * diag))
             if scale is not None:
                 for anchor in target.anchors[:3]:
                     hit = self._find_anchor(target, scr, anchor.box, scale)
@@ -359,8 +385,7 @@ class Locator:
         return Point(c.x / rw * sw, c.y / rh * sh), 0.15 * float(np.hypot(sw, sh))
 
     def _cheap(self, target: TargetSpec, scr: _Screen, c: _Cand, t_aspect: float) -> None:
-        g, d = self._appearance(target, scr, c.box)
-        c.ev["template"] = max(0.0, g, d)
+        c.ev["template"] = max(0.0, self._appearance(target, scr, c.box))
         da = abs(float(np.log(max(c.box.aspect, 1e-6) / t_aspect)))
         c.ev["shape"] = float(np.exp(-2.0 * da))
         c.score = self._fuse(c.ev)
@@ -410,8 +435,11 @@ class Locator:
             want = target.cached("ocr_text", lambda: (backends.ocr_read(ocr, [target.crop]) or [""])[0])
         if not want.strip():
             return
-        n = min(self.config.ocr_top, len(top))
+        # Read only what could change the answer: candidates close to the best one.
         ranked = sorted(top, key=lambda c: -self._fuse(c.ev))
+        best = self._fuse(ranked[0].ev)
+        close = sum(1 for c in ranked if self._fuse(c.ev) >= best - self.config.ocr_window)
+        n = max(1, min(self.config.ocr_top, close))
         read = backends.ocr_read(ocr, [crop_padded(scr.bgr, c.box) for c in ranked[:n]])
         for c, txt in zip(ranked[:n], read, strict=True):
             c.ev["text"] = backends.text_similarity(want, txt)
@@ -430,8 +458,10 @@ class Locator:
                       and not c.box.contains(o.box.center)]
             margin = c.score - (max(others) if others else 0.0)
             x = c.ev.get("context", c.ev.get("template", 0.0))
-            conf = confidence(params, c.score, margin, x)
-            out.append(Candidate(c.box, conf, c.score, dict(c.ev), max(c.scale, 1e-3)))
+            conf = confidence(params, c.score, margin, x, self.config.ambiguity_gain)
+            ev = dict(c.ev)
+            ev["margin"] = margin
+            out.append(Candidate(c.box, conf, c.score, ev, max(c.scale, 1e-3)))
             if len(out) >= top_k:
                 break
         return out

@@ -45,9 +45,10 @@ class ScreenPyramid:
         return g
 
 
-def pick_level(min_side_px: float, min_side: int, min_factor: float) -> float:
-    """The smallest cached shrink factor that keeps the template's short side >= ``min_side``."""
-    want = min(1.0, max(min_factor, min_side / max(min_side_px, 1e-6)))
+def pick_level(min_side_px: float, min_side: int, min_factor: float, max_factor: float = 1.0) -> float:
+    """The smallest cached shrink factor that keeps the template's short side >= ``min_side``
+    (but at most ``max_factor``: the coarse search never needs the full resolution)."""
+    want = min(max_factor, max(min_factor, min_side / max(min_side_px, 1e-6)))
     ok = [lv for lv in LEVELS if lv >= want - 1e-9]
     return min(ok) if ok else 1.0
 
@@ -73,6 +74,7 @@ def template_proposals(
     *,
     min_side: int,
     min_factor: float,
+    max_factor: float,
     threshold: float,
     per_scale: int,
 ) -> list[Proposal]:
@@ -84,7 +86,9 @@ def template_proposals(
         w_s, h_s = tw * s, th * s
         if w_s < 4 or h_s < 4 or w_s >= sw or h_s >= sh:
             continue
-        lv = pick_level(min(w_s, h_s), min_side, min_factor)
+        lv = pick_level(min(w_s, h_s), min_side, min_factor, max_factor)
+        if min(w_s, h_s) * lv < 5:
+            continue  # too small to say anything at this level
         screen = pyramid.grad(lv)
         tmpl = gradient(resize_to(t_gray, w_s * lv, h_s * lv))
         if tmpl.shape[0] >= screen.shape[0] or tmpl.shape[1] >= screen.shape[1] or min(tmpl.shape[:2]) < 3:

@@ -24,7 +24,8 @@ _BUTTONS = {"btn_help": ("Help", 20), "btn_ok": ("OK", 330), "btn_cancel": ("Can
 
 THEMES: dict[str, dict[str, tuple[int, int, int]]] = {
     "light": {"desk": (120, 90, 60), "win": (236, 236, 236), "title": (200, 160, 110), "text": (25, 25, 25),
-              "face": (222, 222, 222), "border": (140, 140, 140), "field": (255, 255, 255), "title_text": (255, 255, 255)},
+              "face": (222, 222, 222), "border": (140, 140, 140), "field": (255, 255, 255),
+              "title_text": (255, 255, 255)},
     "dark": {"desk": (40, 30, 25), "win": (46, 44, 43), "title": (70, 60, 55), "text": (225, 225, 225),
              "face": (72, 70, 68), "border": (115, 115, 115), "field": (28, 28, 28), "title_text": (230, 230, 230)},
     "blue": {"desk": (90, 110, 90), "win": (250, 244, 236), "title": (150, 80, 20), "text": (60, 20, 10),
@@ -191,4 +192,4 @@ def perturbed(base: SceneSpec, name: str, **extra: object) -> SceneSpec:
     if name not in PERTURBATIONS:
         raise ValidationError(f"unknown perturbation {name!r}", field="perturbation")
     fields = {**base.__dict__, **PERTURBATIONS[name], **extra}
-    return SceneSpec(**fields)  # type: ignore[arg-type]
+    return SceneSpec(**fields)
