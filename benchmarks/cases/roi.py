@@ -267,6 +267,17 @@ def roi_4k_cold(ctx: BenchContext) -> None:
     ctx.time("4k_cold", lambda: opt.propose(frame), repeats=20, target="<= 25 ms", extra={"regions": n})
 
 
+@bench_case("4k_cold_mser", "roi", quick=False)
+def roi_4k_cold_mser(ctx: BenchContext) -> None:
+    """The same busy 4K frame with MSER text blobs on (at half the working resolution)."""
+    from rpa_vision.roi import ROIConfig, ROIOptimizer
+
+    opt = ROIOptimizer(ROIConfig(cache_entries=0, mser=True))
+    frame = Frame.from_array(busy_frame(), "BGRA")
+    n = len(opt.propose(frame).regions)
+    ctx.time("4k_cold_mser", lambda: opt.propose(frame), repeats=10, extra={"regions": n})
+
+
 @bench_case("unchanged", "roi")
 def roi_unchanged(ctx: BenchContext) -> None:
     """The same 4K frame again: a cache hit by frame key."""

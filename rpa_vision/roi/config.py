@@ -44,7 +44,7 @@ class ROIConfig:
     tile_margin_px: int = 48
     incremental_max_frac: float = 0.5
     cache_entries: int = 32
-    max_regions: int = 2000
+    max_regions: int = 1000
 
     def __post_init__(self) -> None:
         mw, mh = self.max_size
