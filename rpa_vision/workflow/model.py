@@ -161,16 +161,19 @@ class Prototype:
     screen_wh: tuple[int, int]
     added: float = field(default_factory=time.time)
     source: str = "healed"  # healed | confirmed | corrected
+    screenshot: str | None = None  # the screen it was found on (the locator's reference for this look)
 
     def to_json(self) -> dict[str, Any]:
         return {"crop": self.crop, "xyxy": _box_json(self.xyxy), "screen_wh": list(self.screen_wh),
-                "added": round(self.added, 3), "source": self.source}
+                "added": round(self.added, 3), "source": self.source, "screenshot": self.screenshot}
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Prototype:
         wh = d.get("screen_wh", [0, 0])
+        shot = d.get("screenshot")
         return cls(_file(d["crop"], "prototype.crop"), _box(d["xyxy"], "prototype.xyxy"),
-                   (int(wh[0]), int(wh[1])), float(d.get("added", 0.0)), str(d.get("source", "healed")))
+                   (int(wh[0]), int(wh[1])), float(d.get("added", 0.0)), str(d.get("source", "healed")),
+                   None if shot is None else _file(shot, "prototype.screenshot"))
 
 
 @dataclass(frozen=True)
@@ -222,7 +225,10 @@ class Target:
         )
 
     def files(self) -> list[str]:
-        return [self.crop, *(p.crop for p in self.prototypes)]
+        out = [self.crop]
+        for p in self.prototypes:
+            out += [p.crop] + ([p.screenshot] if p.screenshot else [])
+        return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -35,7 +35,7 @@ class TargetQuery:
     anchors: tuple[Anchor, ...] = ()
     window_box: Box | None = None
     last_box: Box | None = None
-    prototypes: tuple[tuple[np.ndarray, Box], ...] = ()
+    prototypes: tuple[tuple[np.ndarray, Box, np.ndarray | None], ...] = ()  # crop, box, screenshot
     scale: tuple[float, float] = (1.0, 1.0)
     reference_scale: float = 1.0
 
@@ -64,14 +64,15 @@ def build_query(
     reference: np.ndarray | None,
     screen: ScreenInfo,
     frame: Frame,
-    prototypes: Sequence[tuple[np.ndarray, Prototype]] = (),
+    prototypes: Sequence[tuple[np.ndarray, Prototype, np.ndarray | None]] = (),
 ) -> TargetQuery:
     sx, sy = frame.width / screen.width, frame.height / screen.height
     if reference is not None and reference.shape[:2] != (screen.height, screen.width):
         reference = None  # a screenshot that does not match the recorded screen cannot be trusted
     protos = tuple(
-        (img, p.xyxy.scale(frame.width / max(1, p.screen_wh[0]), frame.height / max(1, p.screen_wh[1])))
-        for img, p in prototypes
+        (img, p.xyxy.scale(frame.width / max(1, p.screen_wh[0]), frame.height / max(1, p.screen_wh[1])),
+         shot if shot is not None and shot.shape[:2] == (frame.height, frame.width) else None)
+        for img, p, shot in prototypes
     )
     return TargetQuery(
         crop=crop,

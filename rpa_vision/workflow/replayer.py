@@ -64,10 +64,9 @@ class ReplayConfig:
     ambiguity_margin: float = 0.05  # a second, separate candidate this close to the best makes it ask
     on_low_confidence: Policy = "ask"
     state_threshold: float = 0.92  # the screen is "as recorded" at or above this similarity
-    state_floor: float = 0.5  # never proceed on a screen less similar than this without a confident locate
-    drift_margin: float = 0.05  # tolerated drop below the previous step's score (restyled screens)
     state_timeout_s: float = 10.0
-    settle_s: float = 0.6  # after this long without a state match, a confident locate is enough
+    settle_s: float = 0.4  # the screen must stay unchanged this long before a mismatched state is judged
+    decide_after_s: float = 2.0  # a settled screen with only unsure candidates goes to the decision after this
     poll_s: float = 0.1
     verify_timeout_s: float = 1.5
     retry: bool = True
@@ -138,8 +137,7 @@ class Replayer:
         self.observer = observer
         self._cancel = threading.Event()
         self._images: dict[str, np.ndarray] = {}
-        self._baseline: float | None = None  # state score of the last step confirmed by a confident locate
-        self._orig_score: float | None = None  # this step's similarity to its recorded state
+        self._prev_ok = False  # the previous step succeeded in this replay (acted, verified where it could)
         if self.config.on_low_confidence == "ask":
             self._policy: DecisionProvider = decider
         else:
@@ -201,6 +199,7 @@ class Replayer:
             except RpaVisionError as exc:
                 report.status, report.message = "failed", f"step {step.index + 1}: {exc}"
                 sr.message = str(exc)
+            self._prev_ok = sr.ok and sr.decision != "skipped"
             sr.ms = (time.perf_counter() - ts) * 1000.0
             self._emit("step_finished", step.index, ok=sr.ok, decision=sr.decision, message=sr.message)
             if report.status != "ok":
@@ -213,14 +212,13 @@ class Replayer:
         return report
 
     def _run_step(self, step: Step, sr: StepReport) -> None:
-        self._orig_score = None
-        frame, _score = self._wait_for_state(step, sr)
+        frame, cands = self._wait_for_state(step, sr)
         if step.action.kind is ActionKind.WAIT:
             self._sleep(step.action.duration_s)
             sr.ok = True
             return
         if step.action.is_pointer:
-            self._pointer_step(step, sr, frame)
+            self._pointer_step(step, sr, frame, cands)
         else:
             self._keyboard_step(step, sr, frame)
 
@@ -233,55 +231,57 @@ class Replayer:
             orig = step.before.vector
         return orig, [v for enc, v in step.extra_states if enc == self.encoder.name]
 
-    def _threshold(self) -> float:
-        cfg = self.config
-        if self._baseline is None:
-            return cfg.state_threshold
-        return max(cfg.state_floor, min(cfg.state_threshold, self._baseline - cfg.drift_margin))
+    def _wait_for_state(self, step: Step, sr: StepReport) -> tuple[Frame, list[Located] | None]:
+        """Wait until the screen is ready for this step (or time out and stop).
 
-    def _wait_for_state(self, step: Step, sr: StepReport) -> tuple[Frame, float | None]:
-        """Wait until the screen looks like the recording did before this step (or time out).
-
-        Ready when the screen matches a healed state exactly enough, or matches the recorded one
-        at least as well as the last step whose target was found with confidence did (a restyled
-        or moved screen lowers every score alike), or when this step's own target is found with
-        confidence after a short settle.
+        Ready when the screen looks as recorded (similarity to the recorded or a healed state at
+        least ``state_threshold``). A moved, resized or restyled screen never matches a whole-screen
+        vector well, so more signals count once the screen has stayed unchanged for ``settle_s``:
+        for a pointer step, its own target found with confidence (the evidence that matters for a
+        click), or, after ``decide_after_s`` more, unsure candidates that go to the decision (ask or
+        policy); for a keyboard step, the previous step having succeeded in this replay (the keys
+        go where the last action left the focus). Nothing is sent before one of these holds; with
+        no candidate at all the replay stops at ``state_timeout_s``. Returns the frame and, when
+        the target was already located on it, the candidates.
         """
         cfg = self.config
         orig, extra = self._state_vectors(step)
+        protos = ([orig] if orig is not None else []) + extra
+        pointer = step.action.is_pointer and step.target is not None
         frame = self.frames.grab()
-        if orig is None and not extra:
-            return frame, None
         start = time.monotonic()
-        tried_locate_at = -1e9
+        last_change = start
+        tried_locate = -1e9
         best = 0.0
         while True:
-            vec = self.encoder.state_vector(frame)
-            s_orig = best_similarity(vec, [orig]) if orig is not None else None
-            s_extra = best_similarity(vec, extra) if extra else None
-            score = max(x for x in (s_orig, s_extra, 0.0) if x is not None)
-            best = max(best, score)
-            sr.state_score = score
-            self._orig_score = s_orig
-            if (s_extra is not None and s_extra >= cfg.state_threshold) or \
-                    (s_orig is not None and s_orig >= self._threshold()):
-                return frame, score
-            elapsed = time.monotonic() - start
-            # A restyled or moved screen never matches exactly: after a short settle, a confident
-            # locate of this step's own target (the evidence that matters) is enough.
-            if step.action.is_pointer and step.target is not None and elapsed >= cfg.settle_s \
-                    and elapsed - tried_locate_at >= max(1.0, cfg.settle_s) and score >= cfg.state_floor * 0.5:
-                tried_locate_at = elapsed
+            if protos:
+                score = best_similarity(self.encoder.state_vector(frame), protos) or 0.0
+                best = max(best, score)
+                sr.state_score = score
+                if score >= cfg.state_threshold:
+                    return frame, None
+            now = time.monotonic()
+            settled_for = now - last_change - cfg.settle_s
+            if settled_for >= 0 and pointer and now - tried_locate >= 1.0:
+                tried_locate = now
                 cands = self._locate(step, frame)
                 if cands and cands[0].confidence >= cfg.min_confidence and not self._ambiguous(cands):
-                    return frame, score
-            if elapsed >= cfg.state_timeout_s:
-                raise _Stop("failed", f"the screen never reached the state recorded before this step "
-                                      f"(best similarity {best:.2f} < {self._threshold():.2f} after "
-                                      f"{cfg.state_timeout_s:g} s); is the application open and showing "
-                                      f"the right window?")
+                    return frame, cands
+                if settled_for >= cfg.decide_after_s and cands and cands[0].confidence >= cfg.floor_confidence:
+                    return frame, cands
+            if settled_for >= 0 and not step.action.is_pointer and (self._prev_ok or not protos):
+                return frame, None
+            if now - start >= cfg.state_timeout_s:
+                what = (f"best similarity {best:.2f} < {cfg.state_threshold:.2f}" if protos else "no state recorded")
+                target = " and its target was not found" if pointer else ""
+                raise _Stop("failed", f"the screen never reached the state recorded before this step ({what}"
+                                      f"{target} after {cfg.state_timeout_s:g} s); is the application open "
+                                      f"and showing the right window?")
             self._sleep(cfg.poll_s)
-            frame = self.frames.grab()
+            nxt = self.frames.grab()
+            if frame_changed(frame, nxt):
+                last_change = time.monotonic()
+            frame = nxt
 
     # pointer steps ---------------------------------------------------------------------------------
     def _locate(self, step: Step, frame: Frame) -> list[Located]:
@@ -294,29 +294,30 @@ class Replayer:
         if t is None:
             raise ValidationError("step has no target", field="target")
         ref = self._image(step.before.screenshot) if step.before is not None and step.before.screenshot else None
-        protos = [(self._image(p.crop), p) for p in t.prototypes]
+        protos = [(self._image(p.crop), p, self._image(p.screenshot) if p.screenshot else None)
+                  for p in t.prototypes]
         return build_query(t, self._image(t.crop), ref, self.wf.screen, frame, protos)
 
     def _ambiguous(self, cands: Sequence[Located]) -> bool:
         if len(cands) < 2:
             return False
         a, b = cands[0], cands[1]
-        return (a.confidence - b.confidence) < self.config.ambiguity_margin and a.box.iou(b.box) < 0.3
+        margin = self.config.ambiguity_margin
+        return b.confidence >= self.config.min_confidence and a.confidence - b.confidence < margin \
+            and a.box.iou(b.box) < 0.3
 
-    def _pointer_step(self, step: Step, sr: StepReport, frame: Frame) -> None:
+    def _pointer_step(self, step: Step, sr: StepReport, frame: Frame, cands: list[Located] | None) -> None:
         cfg = self.config
         if step.target is None:
             raise _Stop("failed", "this pointer step has no recorded target")
-        cands = self._locate(step, frame)
+        if cands is None:
+            cands = self._locate(step, frame)
         best = cands[0] if cands else None
         sr.confidence = best.confidence if best else 0.0
         self._emit("located", step.index, candidates=[(c.box.as_tuple(), c.confidence) for c in cands])
         chosen: Box | None = None
         if best is not None and best.confidence >= cfg.min_confidence and not self._ambiguous(cands):
             chosen, sr.decision = best.box, "auto"
-            if self._orig_score is not None:
-                # the target itself vouches for this screen: later steps may drift as much as this one
-                self._baseline = self._orig_score
         else:
             sr.asked = cfg.on_low_confidence == "ask"
             usable = [c for c in cands if c.confidence >= cfg.floor_confidence]
@@ -452,8 +453,9 @@ class Replayer:
         t = step.target
         assert t is not None
         fname = self.store.unique_file(self.wf.name, f"step-{step.index:03d}-proto")
+        shot = fname.replace(".png", "-screen.png")
         source = {"auto": "healed", "confirmed": "confirmed", "corrected": "corrected"}.get(sr.decision, "healed")
-        proto = Prototype(fname, box, (frame.width, frame.height), time.time(), source)
+        proto = Prototype(fname, box, (frame.width, frame.height), time.time(), source, shot)
         protos = (*t.prototypes, proto)[-self.config.max_prototypes:]
         states = step.extra_states
         vec = self.encoder.state_vector(frame)
@@ -461,12 +463,13 @@ class Replayer:
         new_step = replace(step, target=replace(t, prototypes=protos), extra_states=states)
         new_wf = self.wf.with_step(new_step)
         try:
-            self.store.update(new_wf, {fname: crop})
+            self.store.update(new_wf, {fname: crop, shot: frame.bgr()})
         except RpaVisionError as exc:
             log.warning("step %d: could not save the healed target: %s", step.index + 1, exc)
             return
         self.wf = new_wf
         self._images[fname] = crop
+        self._images[shot] = frame.bgr()
         sr.healed = True
         self._emit("healed", step.index, file=fname, box=box.as_tuple())
 

@@ -67,9 +67,9 @@ class LocatorAdapter:
             q.last_box if same_size else None, None, q.reference_scale,
         )]
         if q.prototypes:
-            crop, box = q.prototypes[-1]
+            crop, box, shot = q.prototypes[-1]
             if box.area > 0 and crop.size:
-                specs.append(TargetSpec(crop, box, None, text, (), None, box, None, frame.monitor.scale))
+                specs.append(TargetSpec(crop, box, shot, text, (), None, box, None, frame.monitor.scale))
         return specs
 
     def locate(self, query: TargetQuery, frame: Frame, top_k: int) -> Sequence[Located]:
@@ -86,19 +86,25 @@ class LocatorAdapter:
 
 
 class InputPerformer:
-    """Acts through ``rpa_vision.input``: the fail-safe player and ``perform(player, action)``."""
+    """Acts through ``rpa_vision.input``: a ``SafePlayer`` guarded by the ``FailSafe`` (abort
+    hotkey ctrl+alt+esc or pause, pointer in a screen corner) and ``perform(player, action)``."""
 
-    def __init__(self, player: Any = None, backend: str = "auto") -> None:
-        from rpa_vision import input as rinput
+    def __init__(self, player: Any = None, backend: str = "pynput", monitors: Sequence[Any] = (),
+                 *, listen: bool = True) -> None:
+        from rpa_vision.input import FailSafe, SafePlayer, create_input_player, create_input_recorder, perform
 
-        if player is None:
-            player = rinput.create_input_player(backend)
-        safe = getattr(rinput, "SafePlayer", None)
-        self.player = safe(player) if safe is not None and not isinstance(player, safe) else player
-        self._perform = rinput.perform
+        inner = player if player is not None else create_input_player(backend)
+        listener = create_input_recorder(backend) if listen and backend != "fake" else None
+        self.failsafe = FailSafe(listener, inner, list(monitors))
+        self.failsafe.start()
+        self.player = SafePlayer(inner, self.failsafe)
+        self._perform = perform
 
     def perform(self, action: Action) -> None:
         self._perform(self.player, action)
+
+    def close(self) -> None:
+        self.failsafe.stop()
 
 
 def ocr_reader(ocr: Any) -> Callable[[np.ndarray], str] | None:
@@ -106,8 +112,10 @@ def ocr_reader(ocr: Any) -> Callable[[np.ndarray], str] | None:
     if ocr is None:
         return None
 
+    from rpa_vision.locate.backends import ocr_read
+
     def read(crop: np.ndarray) -> str:
-        texts = ocr.read([crop])
+        texts = ocr_read(ocr, [crop])
         return str(texts[0]) if texts else ""
 
     return read
@@ -185,7 +193,7 @@ def build_replayer(
     config: ReplayConfig | None = None,
     observer: Callable[[ReplayEvent], None] | None = None,
     screen_backend: str = "mss",
-    input_backend: str = "auto",
+    input_backend: str = "pynput",
     monitor: int = 1,
     source: Any = None,
     performer: Any = None,
@@ -203,7 +211,7 @@ def build_replayer(
     frames = SourceFrames(source, monitor)
     cfg = config or ReplayConfig()
     if performer is None and not cfg.dry_run:
-        performer = InputPerformer(backend=input_backend)
+        performer = InputPerformer(backend=input_backend, monitors=source.monitors())
     return Replayer(
         wf, store, frames, LocatorAdapter(locator), performer or _NoPerformer(), decider,
         state_encoder or ThumbnailStateEncoder(), feedback=feedback or ExampleStoreSink(paths),

@@ -209,7 +209,7 @@ class WorkflowStore:
     def unique_file(self, name: str, stem: str, suffix: str = ".png") -> str:
         folder = self.folder(name)
         i = 1
-        while (folder / f"{stem}-{i}{suffix}").exists():
+        while (folder / f"{stem}-{i}{suffix}").exists() or (folder / f"{stem}-{i}-screen{suffix}").exists():
             i += 1
         return f"{stem}-{i}{suffix}"
 

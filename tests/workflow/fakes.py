@@ -108,7 +108,7 @@ class TemplateLocator:
         self.queries.append(query)
         img = frame.bgr()
         out: list[Located] = []
-        for tmpl in (query.scaled_crop(), *(img for img, _ in query.prototypes)):
+        for tmpl in (query.scaled_crop(), *(img for img, _, _ in query.prototypes)):
             th, tw = tmpl.shape[:2]
             if th > img.shape[0] or tw > img.shape[1]:
                 continue

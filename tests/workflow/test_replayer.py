@@ -18,7 +18,7 @@ from rpa_vision.workflow.state import ThumbnailStateEncoder
 from rpa_vision.workflow.store import WorkflowStore
 from tests.workflow.fakes import AppPerformer, FakeApp, FakeFrames, TemplateLocator, record
 
-FAST = dict(state_timeout_s=1.0, settle_s=0.05, poll_s=0.02, verify_timeout_s=0.2)
+FAST = dict(state_timeout_s=1.0, settle_s=0.05, decide_after_s=0.1, poll_s=0.02, verify_timeout_s=0.2)
 PLAN = ["one", "plus", "two", ("type", "done"), "equals"]
 
 
@@ -224,3 +224,26 @@ def test_report_json_shape(store: WorkflowStore, tmp_path: Path) -> None:
               "decision", "ms"):
         assert k in s
     assert Box.from_seq(s["located_xyxy"]).iou(Box.from_seq(s["recorded_xyxy"])) > 0.9
+
+
+def test_keyboard_first_step_waits_for_the_recorded_state(store: WorkflowStore) -> None:
+    _save(store, FakeApp(), [("type", "abc"), "one"])
+    app = FakeApp(open=False)
+    r, perf, _ = _replayer(store, app)
+    rep = r.run()
+    assert rep.status == "failed" and perf.actions == [] and "never reached" in rep.message
+
+
+def test_app_closing_midway_stops_before_the_next_click(store: WorkflowStore) -> None:
+    _save(store, FakeApp(), ["one", "two", "plus"])
+    app = FakeApp(offset=(100, 60))
+    r, perf, _ = _replayer(store, app)
+
+    def close_after_two(ev: ReplayEvent) -> None:
+        if ev.kind == "step_finished" and ev.step_index == 1:
+            app.open = False
+
+    r.observer = close_after_two
+    rep = r.run()
+    assert rep.status == "failed" and len(perf.actions) == 2 and app.pressed == ["one", "two"]
+    assert [s.ok for s in rep.steps] == [True, True, False]
