@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from rpa_vision.capture.base import ScreenSource
-from rpa_vision.capture.dpi import ensure_dpi_awareness
+from rpa_vision.capture.dpi import ensure_dpi_awareness, monitor_scale
 from rpa_vision.core.errors import CaptureError, DependencyMissingError, DisplayUnavailableError
 from rpa_vision.core.geometry import Monitor
 from rpa_vision.core.logging import get_logger
@@ -41,7 +41,9 @@ class MssScreenSource(ScreenSource):
     """Grabs through mss. ``display`` picks an X display (default ``$DISPLAY``).
 
     mss reports no scale factor; ``scale`` sets it (one float for every monitor, or a mapping
-    ``{monitor index: scale}``), default 1.0.
+    ``{monitor index: scale}``). Otherwise it is the monitor's DPI / 96 on Windows, 1.0 elsewhere.
+    (macOS Retina grabs come back at twice the size of mss's point rectangles; that is reported
+    as a size mismatch, not yet mapped.)
     """
 
     channels = "BGRA"
@@ -94,12 +96,12 @@ class MssScreenSource(ScreenSource):
             _log.debug("closing a failed mss instance: %s", exc)
 
     # --- hooks ----------------------------------------------------------------------------------
-    def _scale_for(self, index: int) -> float:
-        if self._scale is None:
-            return 1.0
-        if isinstance(self._scale, Mapping):
-            return float(self._scale.get(index, 1.0))
-        return float(self._scale)
+    def _scale_for(self, index: int, m: Mapping[str, Any]) -> float:
+        if isinstance(self._scale, Mapping) and index in self._scale:
+            return float(self._scale[index])
+        if self._scale is not None and not isinstance(self._scale, Mapping):
+            return float(self._scale)
+        return monitor_scale(int(m["left"]), int(m["top"]), int(m["width"]), int(m["height"]))
 
     def _query_monitors(self) -> list[Monitor]:
         try:
@@ -113,7 +115,7 @@ class MssScreenSource(ScreenSource):
         for i, m in enumerate(raw[1:], start=1):
             mons.append(
                 Monitor(int(m["left"]), int(m["top"]), int(m["width"]), int(m["height"]),
-                        self._scale_for(i), i, str(m.get("name", "") or m.get("output", "") or ""))
+                        self._scale_for(i, m), i, str(m.get("name", "") or m.get("output", "") or ""))
             )
         return mons
 

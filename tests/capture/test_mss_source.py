@@ -113,3 +113,14 @@ def test_cannot_open_the_display(monkeypatch: pytest.MonkeyPatch, fake_mss: type
     with pytest.raises(DisplayUnavailableError, match="cannot open the display") as ei:
         MssScreenSource().monitors()
     assert "\n" not in str(ei.value)
+
+
+def test_scale_override_per_monitor_and_platform_default(fake_mss: type[FakeMSS]) -> None:
+    from rpa_vision.capture.dpi import monitor_scale
+
+    default = monitor_scale(0, 0, 200, 100)
+    if sys.platform != "win32":
+        assert default == 1.0
+    mons = MssScreenSource(scale={2: 1.5}).monitors()
+    assert mons[2].scale == 1.5 and mons[1].scale == monitor_scale(-100, 0, 100, 100)
+    assert all(m.scale == 1.25 for m in MssScreenSource(scale=1.25).monitors()[1:])
