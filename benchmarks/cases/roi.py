@@ -206,30 +206,48 @@ def qt_screens(styles: tuple[str, ...] = ("Fusion", "Windows"), scales: tuple[fl
     return out
 
 
-def suite_screens() -> list[Screen]:
-    """The bundled screenshot suite (data/suite) when it is there: ``*.png`` with a ``*.json``
-    next to it holding ``{"elements": [{"xyxy": [...]}, ...]}`` (or a plain list of boxes)."""
-    root = REPO / "data" / "suite"
+def _boxes_of(items: object) -> list[Box]:
+    """Element boxes from a list of ``[x1, y1, x2, y2]`` or of dicts with ``xyxy``/``box``/``bbox``
+    (elements marked ``"clickable": false`` are left out)."""
+    out: list[Box] = []
+    for it in items if isinstance(items, list) else []:
+        if isinstance(it, dict):
+            if it.get("clickable") is False:
+                continue
+            it = it.get("xyxy", it.get("box", it.get("bbox")))
+        if isinstance(it, list) and len(it) == 4 and all(isinstance(v, (int, float)) for v in it):
+            out.append(Box.from_seq([float(v) for v in it]))
+    return out
+
+
+def suite_screens(root: Path | None = None) -> list[Screen]:
+    """The bundled screenshot suite (data/suite) when it is there. Every JSON file is read as
+    a sidecar of the PNG with the same stem (``{"elements": [...]}`` or a list of boxes), or as a
+    manifest: entries (a list, or ``{"screens": [...]}``) with ``image`` and ``elements``."""
+    root = REPO / "data" / "suite" if root is None else root
     out: list[Screen] = []
     if not root.is_dir():
         return out
-    for png in sorted(root.rglob("*.png")):
-        meta = png.with_suffix(".json")
-        if not meta.is_file():
-            continue
+    for meta in sorted(root.rglob("*.json")):
         try:
             doc = json.loads(meta.read_text())
         except (OSError, ValueError):
             continue
-        items = doc.get("elements", doc.get("boxes", [])) if isinstance(doc, dict) else doc
-        boxes = []
-        for it in items if isinstance(items, list) else []:
-            xyxy = it.get("xyxy") if isinstance(it, dict) else it
-            if isinstance(xyxy, list) and len(xyxy) == 4:
-                boxes.append(Box.from_seq([float(v) for v in xyxy]))
-        img = cv2.imread(str(png), cv2.IMREAD_COLOR)
-        if img is not None and boxes:
-            out.append(Screen(str(png.relative_to(root)), img, tuple(boxes)))
+        entries: list[tuple[Path, object, float]] = []
+        listed = doc.get("screens") if isinstance(doc, dict) else doc
+        if isinstance(listed, list) and listed and all(isinstance(e, dict) and "image" in e for e in listed):
+            for e in listed:
+                entries.append((meta.parent / str(e["image"]), e.get("elements", e.get("boxes")),
+                                float(e.get("scale", 1.0))))
+        elif meta.with_suffix(".png").is_file():
+            items = doc.get("elements", doc.get("boxes")) if isinstance(doc, dict) else doc
+            scale = float(doc.get("scale", 1.0)) if isinstance(doc, dict) else 1.0
+            entries.append((meta.with_suffix(".png"), items, scale))
+        for png, items, scale in entries:
+            boxes = _boxes_of(items)
+            img = cv2.imread(str(png), cv2.IMREAD_COLOR) if png.is_file() else None
+            if img is not None and boxes:
+                out.append(Screen(str(png.relative_to(root)), img, tuple(boxes), scale))
     return out
 
 
