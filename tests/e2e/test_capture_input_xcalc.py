@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import shutil
 import subprocess
 import threading
@@ -83,10 +84,12 @@ def calc(xvfb: object) -> Iterator[Calc]:
 
     xvfb.activate()  # type: ignore[attr-defined]  # mss and pynput read DISPLAY
     env = xvfb.env  # type: ignore[attr-defined]
-    proc = subprocess.Popen(["xcalc"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    title = f"rpa-vision-capture-input-{os.getpid()}-{time.monotonic_ns()}"  # ours, not another test's xcalc
+    proc = subprocess.Popen(["xcalc", "-title", title], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     try:
         xd = XDo(env)
-        wid = xd.search("Calculator", timeout=TIMEOUT)
+        wid = xd.search(title, timeout=TIMEOUT)
         xd.move_window(wid, 640, 300)
         state: dict[str, object] = {}
 
@@ -269,8 +272,6 @@ def test_capture_loop_reports_what_changed_on_the_real_screen(calc: Calc) -> Non
 
 
 def test_capture_loop_survives_the_display_going_away() -> None:
-    import os
-
     from rpa_vision.capture import CaptureLoop, create_screen_source
     from rpa_vision.testbed import Xvfb, XvfbUnavailable, xvfb_available
 
