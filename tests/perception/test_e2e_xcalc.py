@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -30,11 +31,12 @@ def xcalc(xvfb):
         pytest.skip("xcalc/xdotool missing")
     from rpa_vision.testbed.xdotool import XDo, window_box, window_tree
 
-    p = subprocess.Popen(["xcalc", "-geometry", "+300+200"], env=xvfb.env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+    title = f"rpa-vision-perception-{os.getpid()}-{time.monotonic_ns()}"  # ours, not another test's xcalc
+    p = subprocess.Popen(["xcalc", "-title", title, "-geometry", "+300+200"], env=xvfb.env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         xd = XDo(xvfb.env)
-        wid = xd.search("Calculator", timeout=15.0)
+        wid = xd.search(title, timeout=15.0)
         top = window_box(wid, xvfb.env)
         buttons = [w.box for w in window_tree(wid, xvfb.env) if w.depth == 1 and w.box.height < 0.2 * top.height]
         time.sleep(0.5)
