@@ -90,6 +90,18 @@ def pynput_key(keyboard: ModuleType, name: str) -> Any:
 _BUTTONS = {"left": Button.LEFT, "right": Button.RIGHT, "middle": Button.MIDDLE}
 
 
+def _wait_ready(listener: Any, timeout: float) -> None:
+    """Like pynput's ``wait()``, which blocks forever when the listener thread dies first."""
+    deadline = time.monotonic() + timeout
+    while not getattr(listener, "_ready", True):
+        if not listener.is_alive():
+            raise InputBackendError("the input listener stopped while starting (on X11: is the RECORD extension "
+                                    "enabled?)", backend="pynput")
+        if time.monotonic() > deadline:
+            raise InputBackendError(f"the input listener did not start within {timeout:.0f} s", backend="pynput")
+        time.sleep(0.01)
+
+
 def _unblock_xorg(listener: Any) -> None:
     """Make an X11 listener's thread end now rather than at the next input event.
 
@@ -118,9 +130,11 @@ class PynputRecorder(InputRecorder):
     Events this process injects (``rpa_vision.input.injection``) arrive flagged ``injected``.
     """
 
-    def __init__(self, monitors: Sequence[Monitor] | None = None, *, moves: bool = True) -> None:
+    def __init__(self, monitors: Sequence[Monitor] | None = None, *, moves: bool = True,
+                 start_timeout_s: float = 10.0) -> None:
         self._monitors = list(monitors) if monitors is not None else None
         self.moves = moves
+        self.start_timeout_s = start_timeout_s
         self._listeners: list[Any] = []
         self._callback: EventCallback | None = None
         self._lock = threading.Lock()
@@ -191,15 +205,21 @@ class PynputRecorder(InputRecorder):
             def on_release(key: Any, injected: bool = False) -> None:
                 key_event(EventKind.KEY_UP, key, injected)
 
+            started: list[Any] = []
             try:
                 ml = mouse.Listener(on_move=on_move, on_click=on_click, on_scroll=on_scroll)
                 kl = keyboard.Listener(on_press=on_press, on_release=on_release)
-                ml.start()
-                kl.start()
-                ml.wait()
-                kl.wait()
+                for li in (ml, kl):
+                    li.start()
+                    started.append(li)
+                    _wait_ready(li, self.start_timeout_s)
             except Exception as exc:  # pynput raises platform-specific errors here
                 self._callback = None
+                for li in started:
+                    li.stop()
+                    _unblock_xorg(li)
+                if isinstance(exc, InputBackendError):
+                    raise
                 raise InputBackendError(f"cannot listen to input: {_first_line(exc)}", backend="pynput") from exc
             self._listeners = [ml, kl]
 

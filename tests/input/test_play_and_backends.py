@@ -173,3 +173,31 @@ def test_button_enum_round_trip() -> None:
     assert p.held[0] == {Button.RIGHT}
     p.release_all()
     assert p.held == (set(), set())
+
+
+def test_listener_that_dies_while_starting_is_a_clear_error() -> None:
+    import threading
+
+    from rpa_vision.input.pynput_backend import _wait_ready
+
+    class Dead(threading.Thread):
+        _ready = False
+
+    dead = Dead(target=lambda: None)
+    dead.start()
+    dead.join()
+    with pytest.raises(InputBackendError, match="stopped while starting"):
+        _wait_ready(dead, 5.0)
+
+    class Stuck(threading.Thread):
+        _ready = False
+
+    gate = threading.Event()
+    stuck = Stuck(target=gate.wait)
+    stuck.start()
+    try:
+        with pytest.raises(InputBackendError, match="did not start"):
+            _wait_ready(stuck, 0.05)
+    finally:
+        gate.set()
+        stuck.join()
