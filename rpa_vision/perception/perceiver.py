@@ -74,7 +74,9 @@ class Perceiver:
             prev = self._last
         timings: dict[str, float] = {}
         t = time.perf_counter()
-        roi = self.roi.propose(frame, dirty)
+        # Dirty rectangles are relative to this perceiver's previous frame (the ROI optimizer may
+        # be shared and have seen others since).
+        roi = self.roi.propose(frame, dirty, since=prev.key) if prev is not None else self.roi.propose(frame)
         timings["roi"] = (time.perf_counter() - t) * 1000.0
         t = time.perf_counter()
         g = self._global(frame, timings)

@@ -74,7 +74,10 @@ class ROIOptimizer:
         self._stats = {"hits": 0, "misses": 0, "evictions": 0, "full_runs": 0, "incremental_runs": 0}
 
     # public ---------------------------------------------------------------------------
-    def propose(self, frame: Frame, dirty: Sequence[Box] | None = None) -> ROIResult:
+    def propose(self, frame: Frame, dirty: Sequence[Box] | None = None, *, since: str | None = None) -> ROIResult:
+        """Regions of ``frame``. ``dirty``: rectangles (frame pixels) that changed since the frame
+        whose key is ``since`` (default: the previous frame given to this optimizer); when that is
+        not the frame this optimizer saw last, or the size changed, a full run is done."""
         if not isinstance(frame, Frame):
             raise ROIError(f"propose() needs a Frame, got {type(frame).__name__}")
         dirty_boxes = self._check_dirty(dirty)
@@ -89,7 +92,7 @@ class ROIOptimizer:
             last = self._last
             result: ROIResult | None = None
             if (dirty_boxes and last is not None and last.frame_wh == frame.size_wh
-                    and last.lim == self._transform(frame)[2]):
+                    and (since is None or since == last.key) and last.lim == self._transform(frame)[2]):
                 result = self._incremental(frame, last, dirty_boxes, t0)
             if result is None:
                 result = self._full(frame, t0)

@@ -214,3 +214,18 @@ def test_texture_does_not_flood_the_proposals(ui):
     raw_n = len(cv2.findContours(np.ascontiguousarray(e[patch]), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)[0])
     closed_n = len(cv2.findContours(np.ascontiguousarray(closed[patch]), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)[0])
     assert closed_n * 20 < raw_n
+
+
+def test_dirty_rects_relative_to_another_frame_mean_a_full_run(ui):
+    opt = ROIOptimizer()
+    a = Frame.from_array(ui.image)
+    b = Frame.from_array(_with_new_button(ui.image, Box(1400, 600, 1520, 632)))
+    c = Frame.from_array(_with_new_button(b.pixels, Box(1400, 700, 1520, 732)))
+    opt.propose(a)
+    opt.propose(b, [Box(1400, 600, 1520, 632)], since=a.key)
+    assert opt.stats()["incremental_runs"] == 1
+    # someone else's frame came in between: c's dirty rects are relative to b, not to what we saw
+    opt.propose(Frame.from_array(np.ascontiguousarray(ui.image[:, ::-1])))
+    res = opt.propose(c, [Box(1400, 700, 1520, 732)], since=b.key)
+    assert not res.incremental
+    assert recall_at(res.regions, [Box(1400, 600, 1520, 632), Box(1400, 700, 1520, 732)]).recall == 1.0
