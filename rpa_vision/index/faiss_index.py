@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -48,7 +49,9 @@ log = get_logger(__name__)
 
 Kind = Literal["flat", "ivf"]
 _CHUNK = 50_000
-_TIE_EPS = 1e-4  # float32 FAISS scores vs exact scores: candidates this close may swap
+_BLAS_MIN = 20  # FAISS uses BLAS from this many queries on; fewer run on one thread
+_F32_EPS = 1e-5  # bound on |FAISS float32 score - exact score| for unit vectors
+_FP16_EPS = 1e-3  # float16 storage: |error| <= 2**-11 * |q|.|v| = 4.9e-4 for unit vectors, doubled
 
 
 @dataclass
@@ -74,6 +77,27 @@ def _new_flat(dim: int) -> Any:
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
+def _new_prefilter(dim: int) -> Any:
+    return faiss.IndexIDMap2(faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16,
+                                                        faiss.METRIC_INNER_PRODUCT))
+
+
+@contextmanager
+def _omp_threads(n: int) -> Iterator[None]:
+    """OpenMP threads for this thread's FAISS calls: few queries run on one thread (spinning
+    workers of a parallel region cost more than they bring on a busy machine)."""
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(n)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+def _default_threads() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
 class PrototypeIndex:
     """Prototype vectors (``provenance.dim``-D, unit length) with metadata, searchable by cosine."""
 
@@ -84,9 +108,11 @@ class PrototypeIndex:
         self.dim = provenance.dim
         self.config = config or IndexConfig()
         self.keeps_base = provenance.adapter_version != 0
+        self._threads = _default_threads()
         self._lock = RWLock()
         self._meta = MetaStore()
         self._index: Any = _new_flat(self.dim)
+        self._prefilter: Any = _new_prefilter(self.dim)  # flat only: float16 first stage
         self._kind: Kind = "flat"
         self._nlist = 0
         self._trained_on = 0
@@ -181,7 +207,7 @@ class PrototypeIndex:
         self._wait_for_journal_room(len(v))
         with self._lock.write():
             ids = self._meta.append(metas)
-            self._index.add_with_ids(v, ids)
+            self._raw_add(v, ids)
             self._meta.set_alive(ids, True)
             if b is not None:
                 self._store_base(ids, b)
@@ -216,6 +242,16 @@ class PrototypeIndex:
             self._base = grown
         self._base[ids] = b
 
+    def _raw_add(self, v: np.ndarray, ids: np.ndarray) -> None:
+        self._index.add_with_ids(v, ids)
+        if self._prefilter is not None:
+            self._prefilter.add_with_ids(v, ids)
+
+    def _raw_remove(self, ids: np.ndarray) -> None:
+        self._index.remove_ids(self._selector(ids))
+        if self._prefilter is not None:
+            self._prefilter.remove_ids(faiss.IDSelectorBatch(ids))
+
     def remove(self, ids: object) -> int:
         """Remove prototypes by id; unknown ids raise ``IndexError_`` and nothing is removed."""
         arr = np.unique(np.asarray(ids, dtype=np.int64).reshape(-1))
@@ -223,7 +259,7 @@ class PrototypeIndex:
             return 0
         with self._lock.write():
             self._meta.require(arr)
-            self._index.remove_ids(self._selector(arr))
+            self._raw_remove(arr)
             self._meta.set_alive(arr, False)
             self._journal_add(_Op("remove", arr))
             self._version += 1
@@ -241,8 +277,8 @@ class PrototypeIndex:
         ids = np.array([int(id_)], np.int64)
         with self._lock.write():
             self._meta.require(ids)
-            self._index.remove_ids(self._selector(ids))
-            self._index.add_with_ids(v, ids)
+            self._raw_remove(ids)
+            self._raw_add(v, ids)
             if meta is not None:
                 self._meta.update(int(id_), meta)
             if b is not None:
@@ -276,36 +312,48 @@ class PrototypeIndex:
             if n == 0 or len(q) == 0:
                 scores = np.full((len(q), k), -np.inf, np.float32)
                 ids = np.full((len(q), k), -1, np.int64)
-            elif self._kind == "flat":
-                scores, ids = self._search_flat(q, k, n, sel)
             else:
-                scores, ids = self._search_ivf(q, k, nprobe, sel)
+                with _omp_threads(1 if len(q) < _BLAS_MIN else self._threads):
+                    if self._kind == "flat":
+                        scores, ids = self._search_flat(q, k, n, sel)
+                    else:
+                        scores, ids = self._search_ivf(q, k, nprobe, sel)
             metadata = [self._meta.get_many(row) for row in ids]
         return SearchResult(scores, ids, metadata)
 
     def _search_flat(self, q: np.ndarray, k: int, n: int, sel: Any) -> tuple[np.ndarray, np.ndarray]:
-        kk = min(n, k + max(8, k))
-        index = self._search_target() if sel is None else self._index
+        """Candidates from a first stage, re-ranked with exact scores; widened until provably complete.
+
+        Few queries scan the float16 prefilter (half the memory traffic), many use the float32 Flat
+        index (BLAS). Every candidate is rescored exactly; a vector left out scores at most
+        ``last fetched + eps`` (``eps`` bounds the first stage's error), so once that is below the
+        exact k-th score nothing left out can enter the top k (or tie with it).
+        """
+        if len(q) < _BLAS_MIN and self._prefilter is not None:
+            index, eps = self._prefilter, _FP16_EPS
+        else:
+            index, eps = (self._search_target() if sel is None else self._index), _F32_EPS
         params = None
         if sel is not None:
             params = faiss.SearchParameters()
             params.sel = sel
-        while True:
-            d, i = index.search(q, kk, params=params)
-            if kk >= n:
-                break
-            # widen while a candidate beyond the fetched ones could tie with the k-th best
-            kth = d[:, min(k, kk) - 1]
-            if not (d[:, kk - 1] >= kth - _TIE_EPS).any():
-                break
-            kk = min(n, kk * 4)
         out_s = np.full((len(q), k), -np.inf, np.float32)
         out_i = np.full((len(q), k), -1, np.int64)
-        for qi in range(len(q)):
-            cand = i[qi][i[qi] >= 0]
-            vecs = self._index.reconstruct_batch(cand)
-            s, ids = order(exact_scores(q[qi:qi + 1], vecs)[0], cand, k)
-            out_s[qi, :len(s)], out_i[qi, :len(ids)] = s, ids
+        kk = min(n, k + max(8, k))
+        todo = np.arange(len(q))
+        while len(todo):
+            d, i = index.search(q[todo], kk, params=params)
+            again = []
+            for row, qi in enumerate(todo.tolist()):
+                cand = i[row][i[row] >= 0]
+                sc, ids = order(exact_scores(q[qi:qi + 1], self._index.reconstruct_batch(cand))[0], cand, k)
+                complete = kk >= n or len(cand) < kk or (len(sc) == k and d[row, kk - 1] + eps < sc[-1])
+                if complete:
+                    out_s[qi, :len(sc)], out_i[qi, :len(ids)] = sc, ids
+                else:
+                    again.append(qi)
+            todo = np.array(again, np.int64)
+            kk = min(n, kk * 4)
         return out_s, out_i
 
     def _search_ivf(self, q: np.ndarray, k: int, nprobe: int | None, sel: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -504,6 +552,7 @@ class PrototypeIndex:
             self._replay(ivf, ops)
             old_kind = self._kind
             self._index, self._kind, self._nlist, self._trained_on = ivf, "ivf", nlist, n
+            self._prefilter = None
             self._version += 1
             self._replica = None
         swap_ms = (time.perf_counter() - t1) * 1000
@@ -557,7 +606,7 @@ class PrototypeIndex:
                                       field="transform")
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             out = check_vectors(out / np.maximum(norms, 1e-12), provenance.dim, what="transformed vectors")
-            new._index.add_with_ids(out, part)
+            new._raw_add(out, part)
             added.append(part)
             if new._base is not None:
                 if base.shape[1] != provenance.dim:
@@ -584,6 +633,13 @@ class PrototypeIndex:
         ix = cls(provenance, config)
         ix._index, ix._kind, ix._meta = state.faiss_index, state.kind, state.meta
         ix._nlist, ix._trained_on = state.nlist, state.trained_on
+        ix._prefilter = None
+        if state.kind == "flat":
+            ix._prefilter = _new_prefilter(ix.dim)
+            ids = state.meta.live_ids()
+            for start in range(0, len(ids), _CHUNK):
+                part = ids[start:start + _CHUNK]
+                ix._prefilter.add_with_ids(state.faiss_index.reconstruct_batch(part), part)
         if ix.keeps_base:
             ix._base = state.base if state.base is not None else np.zeros((0, ix.dim), np.float32)
         return ix

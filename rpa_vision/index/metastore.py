@@ -94,8 +94,13 @@ class MetaStore:
         if self._n + n > self._cap:
             self._alloc(max(self._n + n, int(self._cap * 1.5) + 1024))
         ids = np.arange(self._n, self._n + n, dtype=np.int64)
-        for row, m in zip(ids.tolist(), metas, strict=True):
-            self._put(row, m)
+        rows = slice(self._n, self._n + n)
+        c, st = self.cols, self.strings
+        for name in STRING_COLUMNS:
+            code = st[name].code
+            c[name][rows] = [code(getattr(m, name)) for m in metas]
+        c["step"][rows] = [m.step for m in metas]
+        c["created"][rows] = [m.created for m in metas]
         self._n += n
         return ids
 

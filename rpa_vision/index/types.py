@@ -281,11 +281,11 @@ def check_vectors(x: object, dim: int, *, what: str = "vectors", on_unnormalized
                               field=what, value=arr.shape)
     if arr.shape[0] == 0:
         return np.ascontiguousarray(arr)
-    finite = np.isfinite(arr).all(axis=1)
+    norms = np.sqrt(np.einsum("ij,ij->i", arr, arr, dtype=np.float64))
+    finite = np.isfinite(norms)  # a NaN or inf anywhere in a row makes its norm non-finite
     if not finite.all():
         bad = np.flatnonzero(~finite)
         raise ValidationError(f"{what} contain NaN or infinite values (rows {bad[:5].tolist()})", field=what)
-    norms = np.linalg.norm(arr, axis=1)
     if (norms < 1e-12).any():
         bad = np.flatnonzero(norms < 1e-12)
         raise ValidationError(f"{what} contain all-zero rows (rows {bad[:5].tolist()}); they have no direction",
@@ -298,5 +298,5 @@ def check_vectors(x: object, dim: int, *, what: str = "vectors", on_unnormalized
                 f"{float(norms[off][0]):.4f}); normalise them or use on_unnormalized='normalize'", field=what)
         warnings.warn(f"{int(off.sum())} of {len(arr)} {what} were not unit length; normalised them",
                       UnnormalizedVectorWarning, stacklevel=3)
-        arr = arr / norms[:, None]
+        arr = arr / norms[:, None].astype(np.float32)
     return np.ascontiguousarray(arr, dtype=np.float32)
