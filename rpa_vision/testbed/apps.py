@@ -1,0 +1,267 @@
+"""Launch real applications on a virtual display and read their ground truth.
+
+``launch_xcalc(env, ...)`` and ``launch_testapp(env, ...)`` are context managers that start the
+program on the display named in ``env`` (an ``Xvfb().env``), wait for its window (xdotool), and
+kill it on exit. The ``RunningApp`` they yield knows its X window id and returns its elements
+(boxes in root-window physical pixels): xcalc's from its X window tree (every Athena button is a
+child window; the labels follow from the fixed grid), the Qt test application's from its
+``--dump-geometry`` file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rpa_vision.core.errors import RpaVisionError
+from rpa_vision.core.geometry import Box
+
+# xcalc (TI-30 mode) buttons, row by row, as drawn by x11-apps' xcalc.
+XCALC_LABELS: tuple[tuple[str, ...], ...] = (
+    ("1/x", "x^2", "sqrt", "CE/C", "AC"),
+    ("INV", "sin", "cos", "tan", "DRG"),
+    ("e", "EE", "log", "ln", "y^x"),
+    ("not", "and", "or", "xor", "trunc"),
+    ("pi", "x!", "(", ")", "base"),
+    ("shl", "D", "E", "F", "shr"),
+    ("mod", "A", "B", "C", "/"),
+    ("STO", "7", "8", "9", "*"),
+    ("RCL", "4", "5", "6", "-"),
+    ("SUM", "1", "2", "3", "+"),
+    ("EXC", "0", ".", "+/-", "="),
+)
+TESTAPP_TITLE = "RPA Test App"
+
+
+class AppLaunchError(RpaVisionError):
+    """An application did not start, or its window or ground truth did not appear."""
+
+
+@dataclass(frozen=True)
+class AppElement:
+    """One element of a running application, in root-window physical pixels."""
+
+    id: str  # stable across configurations: "xcalc/r7c1", "qt/btn_save"
+    box: Box
+    kind: str
+    clickable: bool
+    text: str = ""
+
+
+@dataclass
+class RunningApp:
+    """A started application: its process, X window id and display environment."""
+
+    app: str  # "xcalc" | "qt"
+    proc: subprocess.Popen[bytes]
+    wid: int
+    env: dict[str, str]
+    geometry_file: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def window_box(self) -> Box:
+        from rpa_vision.testbed.xdotool import window_box
+
+        return window_box(self.wid, self.env)
+
+    def elements(self) -> list[AppElement]:
+        if self.app == "xcalc":
+            return xcalc_elements(self.wid, self.env)
+        if self.geometry_file is None:
+            raise AppLaunchError("the Qt test app was started without a geometry dump")
+        return testapp_elements(read_geometry(self.geometry_file))
+
+    def geometry(self) -> dict[str, Any]:
+        """The Qt test app's raw geometry dump (re-read: a later ``refresh_geometry`` updates it)."""
+        if self.geometry_file is None:
+            raise AppLaunchError("no geometry dump for this application")
+        return read_geometry(self.geometry_file)
+
+
+def _wait_window(name: str, env: dict[str, str], proc: subprocess.Popen[bytes], timeout: float) -> int:
+    from rpa_vision.testbed.xdotool import XDo, XToolError
+
+    deadline = time.monotonic() + timeout
+    xdo = XDo(env)
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = (proc.stderr.read() if proc.stderr else b"").decode(errors="replace").strip()[-300:]
+            raise AppLaunchError(f"{name!r} exited with code {proc.returncode} before showing a window: {err}")
+        try:
+            return xdo.search(name, timeout=0.5)
+        except XToolError:
+            continue
+    raise AppLaunchError(f"no window {name!r} appeared within {timeout:.0f} s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stderr:
+        proc.stderr.close()
+
+
+@contextmanager
+def launch_xcalc(
+    env: dict[str, str],
+    *,
+    geometry: str | None = None,
+    fg: str | None = None,
+    bg: str | None = None,
+    font: str | None = None,
+    reverse: bool = False,
+    xrm: Sequence[str] = (),
+    timeout: float = 15.0,
+    settle: float = 0.4,
+) -> Iterator[RunningApp]:
+    """xcalc with X toolkit options (``-geometry``, ``-fg``, ``-bg``, ``-fn``, ``-rv``, ``-xrm``)."""
+    args = ["xcalc"]
+    for flag, val in (("-geometry", geometry), ("-fg", fg), ("-bg", bg), ("-fn", font)):
+        if val:
+            args += [flag, val]
+    if reverse:
+        args.append("-rv")
+    for res in xrm:
+        args += ["-xrm", res]
+    try:
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise AppLaunchError(f"cannot start xcalc: {exc}") from exc
+    try:
+        wid = _wait_window("Calculator", env, proc, timeout)
+        time.sleep(settle)
+        yield RunningApp("xcalc", proc, wid, env)
+    finally:
+        _stop(proc)
+
+
+@contextmanager
+def launch_testapp(
+    env: dict[str, str],
+    *,
+    scale: float = 1.0,
+    dark: bool = False,
+    style: str | None = None,
+    relayout: bool = False,
+    geometry: str | None = None,
+    page: int = 1,
+    font_size: float | None = None,
+    log: str | os.PathLike[str] | None = None,
+    python: str = sys.executable,
+    cwd: str | os.PathLike[str] | None = None,
+    timeout: float = 30.0,
+) -> Iterator[RunningApp]:
+    """The Qt test application (``python -m ui.testapp``) with ``QT_SCALE_FACTOR=scale``.
+
+    Waits for its window and for its geometry dump; the yielded app's ``elements()`` are the
+    named widgets in physical pixels. ``cwd`` must be a directory from which ``ui`` imports
+    (the repository root by default).
+    """
+    work = Path(tempfile.mkdtemp(prefix="rpa-testapp-"))
+    dump = work / "geometry.json"
+    args = [python, "-m", "ui.testapp", "--dump-geometry", str(dump), "--page", str(page)]
+    if dark:
+        args.append("--dark")
+    if style:
+        args += ["--style", style]
+    if relayout:
+        args.append("--relayout")
+    if geometry:
+        args += ["--geometry", geometry]
+    if font_size:
+        args += ["--font-size", str(font_size)]
+    if log is not None:
+        args += ["--log", os.fspath(log)]
+    child_env = dict(env)
+    child_env.pop("QT_QPA_PLATFORM", None)  # a real X display, not offscreen
+    child_env["QT_SCALE_FACTOR"] = f"{scale:g}"
+    child_env.setdefault("QT_LOGGING_RULES", "*.debug=false;qt.qpa.*=false")
+    root = Path(cwd) if cwd is not None else Path(__file__).resolve().parents[2]
+    try:
+        proc = subprocess.Popen(args, env=child_env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise AppLaunchError(f"cannot start the Qt test app: {exc}") from exc
+    try:
+        wid = _wait_window(TESTAPP_TITLE, env, proc, timeout)
+        deadline = time.monotonic() + timeout
+        while not dump.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AppLaunchError("the Qt test app did not write its geometry dump")
+            time.sleep(0.05)
+        time.sleep(0.2)
+        yield RunningApp("qt", proc, wid, env, geometry_file=dump, extra={"scale": scale})
+    finally:
+        _stop(proc)
+        for p in work.iterdir():
+            p.unlink(missing_ok=True)
+        work.rmdir()
+
+
+def read_geometry(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise AppLaunchError(f"cannot read the geometry dump {path}: {exc}") from exc
+    if not isinstance(data, dict) or data.get("schema_version") != 1:
+        raise AppLaunchError(f"unexpected geometry dump format in {path}")
+    return data
+
+
+def testapp_elements(geometry: dict[str, Any]) -> list[AppElement]:
+    out = []
+    for w in geometry["widgets"]:
+        x1, y1, x2, y2 = w["xyxy"]
+        if x2 <= x1 or y2 <= y1:
+            continue
+        out.append(AppElement(f"qt/{w['name']}", Box(x1, y1, x2, y2), w["kind"], bool(w["clickable"]), w["text"]))
+    return out
+
+
+def _clusters(values: list[float], tol: float) -> list[float]:
+    centers: list[float] = []
+    for v in sorted(values):
+        if not centers or v - centers[-1] > tol:
+            centers.append(v)
+    return centers
+
+
+def xcalc_elements(wid: int, env: dict[str, str]) -> list[AppElement]:
+    """xcalc's buttons (child windows of its form) labelled by grid row/column, plus the display."""
+    from rpa_vision.testbed.xdotool import window_box, window_tree
+
+    top = window_box(wid, env)
+    kids = [w.box for w in window_tree(wid, env) if w.depth == 1 and w.box.height < 0.5 * top.height]
+    if not kids:
+        raise AppLaunchError("xcalc shows no buttons")
+    typical = sorted(b.height for b in kids)[len(kids) // 2]
+    buttons = [b for b in kids if b.height <= 1.3 * typical]
+    others = [b for b in kids if b.height > 1.3 * typical]
+    h = min(b.height for b in buttons)
+    w = min(b.width for b in buttons)
+    rows = _clusters([b.y1 for b in buttons], h / 2)
+    cols = _clusters([b.x1 for b in buttons], w / 2)
+    grid_ok = len(rows) == len(XCALC_LABELS) and len(cols) == len(XCALC_LABELS[0])
+    out = []
+    for b in buttons:
+        r = min(range(len(rows)), key=lambda i: abs(rows[i] - b.y1))
+        c = min(range(len(cols)), key=lambda i: abs(cols[i] - b.x1))
+        label = XCALC_LABELS[r][c] if grid_ok else ""
+        out.append(AppElement(f"xcalc/r{r}c{c}", b, "button", True, label))
+    for i, b in enumerate(sorted(others, key=lambda bb: bb.y1)):
+        out.append(AppElement("xcalc/display" if i == 0 else f"xcalc/panel{i}", b, "display", False, ""))
+    out.sort(key=lambda e: (e.box.y1, e.box.x1))
+    return out
