@@ -206,6 +206,23 @@ def features(ii: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return border.astype(np.float32), np.minimum(1.0, density).astype(np.float32)
 
 
+def _vertical_runs(edges: np.ndarray, length: int) -> np.ndarray:
+    """Pixels on vertical runs of at least ``length`` edge pixels (a morphological opening)."""
+    k = np.ones((length, 1), np.uint8)
+    return cv2.dilate(cv2.erode(edges, k), k)
+
+
+def without_long_lines(edges: np.ndarray, lim: Limits) -> np.ndarray:
+    """The edge map without straight runs longer than any glyph stroke (borders, separators,
+    scrollbars), so that words next to them are grouped on their own. Horizontal runs are found
+    on the transposed map (column filters are several times faster than row filters here)."""
+    lv = max(3, int(round(1.5 * lim.glyph_max_h)))
+    lh = max(5, int(round(2.0 * lim.glyph_max_h)))
+    vertical = _vertical_runs(edges, lv)
+    horizontal = cv2.transpose(_vertical_runs(cv2.transpose(edges), lh))
+    return cv2.subtract(edges, cv2.bitwise_or(vertical, horizontal))
+
+
 def texture_closed(edges: np.ndarray, ii: np.ndarray, cell: int = TEXTURE_CELL,
                    density: float = TEXTURE_DENSITY) -> np.ndarray:
     """The edge map with its small holes closed where it is texture (photos, noise, patterns):
@@ -248,8 +265,9 @@ def detect(gray: np.ndarray, cfg: ROIConfig, lim: Limits) -> Candidates:
         holes = r[hole] + np.array([-1, -1, 1, 1], np.float32)
         parts += [r[~hole], holes]
         srcs += [np.full(int((~hole).sum()), OUTER, np.int8), np.full(len(holes), HOLE, np.int8)]
+    glyphs = without_long_lines(traced, lim)
     for kx, ky, src in ((lim.word_gap, 1, WORD), (lim.line_gap, 3, LINE)):
-        g = _grouped(traced, kx, ky)
+        g = _grouped(glyphs, kx, ky)
         parts.append(g)
         srcs.append(np.full(len(g), src, np.int8))
     if cfg.mser:

@@ -229,3 +229,23 @@ def test_dirty_rects_relative_to_another_frame_mean_a_full_run(ui):
     res = opt.propose(c, [Box(1400, 700, 1520, 732)], since=b.key)
     assert not res.incremental
     assert recall_at(res.regions, [Box(1400, 600, 1520, 632), Box(1400, 700, 1520, 732)]).recall == 1.0
+
+
+def test_words_next_to_a_scrollbar_are_found_on_their_own():
+    img = np.full((600, 900, 3), 255, np.uint8)
+    img[:, :14] = 200
+    img[::2, :14:2] = 60  # a hatched scrollbar along the left edge, as in Athena text widgets
+    img[1::2, 1:14:2] = 60
+    truth = []
+    font, fs = cv2.FONT_HERSHEY_PLAIN, 1.0
+    for i in range(30):
+        y = 14 + i * 16
+        x = 17
+        for word in ("import", "math", "threading"):
+            (tw, th), base = cv2.getTextSize(word, font, fs, 1)
+            cv2.putText(img, word, (x, y), font, fs, (0, 0, 0), 1, cv2.LINE_AA)
+            truth.append(Box(x, y - th, x + tw, y + base))
+            x += tw + 10
+    res = ROIOptimizer().propose(Frame.from_array(img))
+    rep = recall_at(res.of_kind("text"), truth, iou=0.5)
+    assert rep.recall >= 0.9, rep.misses[:5]
