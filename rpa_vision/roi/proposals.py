@@ -1,13 +1,15 @@
 """Candidate boxes on a (working-resolution) gray image.
 
-Sources, all from one edge map (the morphological gradient above a threshold):
+Sources, all from one edge map (the 2x2 morphological gradient above a threshold; areas dense
+with edges like photos or noise have their tiny holes closed first):
 
 - ``OUTER``: outer contours of edge components: bordered widgets (the border ring is one
   component), icons, isolated glyphs.
 - ``HOLE``: holes of edge components: what a border encloses (a button's face, a text field,
   a panel), even when neighbouring borders touch.
-- ``WORD`` / ``LINE``: edge components after a horizontal dilation at two levels: glyphs grouped
-  into words, words into text lines and small clusters (icon + label).
+- ``WORD`` / ``LINE``: edge components after a horizontal dilation at two levels, on the edge
+  map without long straight runs (borders, scrollbars): glyphs grouped into words, words into
+  text lines and small clusters (check box + label, icon + label).
 - ``MSER`` (optional): maximally stable blobs of text size, grouped into lines.
 
 Everything here works in the pixels of the image it is given; the ``Limits`` come from the whole
