@@ -9,8 +9,10 @@ from rpa_vision.core.errors import DisplayUnavailableError
 
 
 def main(argv: Sequence[str] | None = None, *, home: str | None = None) -> int:
+    from ui.compat import protect_none
     from ui.platform import display_available, sanitize_qt_environment
 
+    protect_none()
     sanitize_qt_environment()
     if not display_available():
         raise DisplayUnavailableError(

@@ -50,8 +50,8 @@ class Settings:
     min_confidence: float = 0.35  # below this a candidate counts as "not found"
     capture_rate_hz: float = 2.0  # capture rate while idle (watching)
     encoder: str = "auto"
-    stop_hotkey: str = "ctrl+shift+f12"  # stops a recording
-    abort_hotkey: str = "ctrl+shift+f10"  # aborts a replay
+    stop_hotkey: str = "ctrl+alt+esc"  # stops a recording (the library's default; pause works too)
+    abort_hotkey: str = "ctrl+alt+esc"  # aborts a replay (the fail-safe's default)
     secret_hotkey: str = "ctrl+shift+f11"  # toggles secret typing while recording
     ocr: bool = True
     theme: str = "system"
@@ -80,9 +80,10 @@ class Settings:
             if not isinstance(value, str):
                 raise ValidationError(f"{name} must be text", field=name, value=value)
             _check_hotkey(name, value)
-        hotkeys = [self.stop_hotkey.lower(), self.abort_hotkey.lower(), self.secret_hotkey.lower()]
-        if len(set(hotkeys)) != len(hotkeys):
-            raise ValidationError("the stop, abort and secret hotkeys must differ", field="hotkeys", value=hotkeys)
+        secret = self.secret_hotkey.lower()
+        if secret in (self.stop_hotkey.lower(), self.abort_hotkey.lower()):
+            raise ValidationError("the secret typing hotkey must differ from the stop and abort hotkeys",
+                                  field="secret_hotkey", value=self.secret_hotkey)
         for name in ("ocr", "watch"):
             if not isinstance(getattr(self, name), bool):
                 raise ValidationError(f"{name} must be true or false", field=name, value=getattr(self, name))

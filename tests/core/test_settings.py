@@ -26,7 +26,7 @@ def test_defaults_are_as_documented() -> None:
     {"auto_confidence": 1.5}, {"auto_confidence": 0.0}, {"auto_confidence": float("nan")},
     {"min_confidence": 0.9, "auto_confidence": 0.8}, {"capture_rate_hz": 0.0}, {"capture_rate_hz": 500.0},
     {"encoder": ""}, {"stop_hotkey": "ctrl+shift"}, {"abort_hotkey": ""}, {"abort_hotkey": "ctrl++x"},
-    {"abort_hotkey": "ctrl+shift+f12"}, {"theme": "neon"}, {"ocr": "yes"}, {"auto_confidence": True},
+    {"secret_hotkey": "ctrl+alt+esc"}, {"theme": "neon"}, {"ocr": "yes"}, {"auto_confidence": True},
 ])
 def test_invalid_values_are_refused(changes: dict) -> None:
     with pytest.raises(ValidationError):

@@ -1,0 +1,141 @@
+"""Which recorded step does the current screen look like? (The live "state match".)
+
+The app compares the current screen's state vector with the before-state of every step of every
+workflow in the library, per state encoder (a vector is only compared with vectors made by the
+same encoder). The result names the best (workflow, step), its confidence (cosine similarity in
+[0, 1]), the margin to the best *other* step, and the runners-up.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rpa_vision.core.errors import RpaVisionError
+from rpa_vision.core.frame import Frame
+from rpa_vision.core.logging import get_logger
+from rpa_vision.workflow.state import ThumbnailStateEncoder
+from rpa_vision.workflow.store import WorkflowStore
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class StepMatch:
+    workflow: str
+    step_index: int
+    step_count: int
+    confidence: float
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Best first; ``margin`` = best confidence minus the best other step's (1.0 when alone)."""
+
+    matches: tuple[StepMatch, ...] = ()
+    margin: float = 0.0
+    prototypes: int = 0
+
+    @property
+    def best(self) -> StepMatch | None:
+        return self.matches[0] if self.matches else None
+
+
+@dataclass
+class _Bank:
+    vectors: np.ndarray
+    keys: list[tuple[str, int, int, str]] = field(default_factory=list)
+
+
+VectorFn = Callable[[Frame], np.ndarray]
+
+
+class LibraryMatcher:
+    """A brute-force matcher over the library's step states (exact cosine, numpy).
+
+    ``encoders`` maps encoder names (as stored in the steps) to functions ``frame -> vector``;
+    the thumbnail encoder is always available, the app adds its perceiver's.
+    """
+
+    def __init__(self, store: WorkflowStore, encoders: Mapping[str, VectorFn] | None = None) -> None:
+        self.store = store
+        thumb = ThumbnailStateEncoder()
+        self._encoders: dict[str, VectorFn] = {thumb.name: thumb.state_vector, **dict(encoders or {})}
+        self._banks: dict[str, _Bank] = {}
+        self._lock = threading.Lock()
+        self.errors: dict[str, str] = {}
+
+    def add_encoder(self, name: str, fn: VectorFn) -> None:
+        with self._lock:
+            self._encoders[name] = fn
+
+    @property
+    def size(self) -> int:
+        with self._lock:
+            return sum(len(b.keys) for b in self._banks.values())
+
+    def refresh(self) -> int:
+        """Re-read the library (workflows that fail to load are skipped and remembered)."""
+        per_enc: dict[str, tuple[list[np.ndarray], list[tuple[str, int, int, str]]]] = {}
+        errors: dict[str, str] = {}
+        for name in self.store.names():
+            try:
+                wf = self.store.load(name, check_files=False)
+            except RpaVisionError as exc:
+                errors[name] = str(exc)
+                continue
+            n = len(wf.steps)
+            for step in wf.steps:
+                states = []
+                if step.before is not None and step.before.vector is not None:
+                    states.append((step.before.encoder or "", step.before.vector))
+                states.extend(step.extra_states)
+                for enc, vec in states:
+                    vecs, keys = per_enc.setdefault(enc, ([], []))
+                    v = np.asarray(vec, dtype=np.float32).reshape(-1)
+                    if vecs and v.size != vecs[0].size:
+                        continue
+                    norm = float(np.linalg.norm(v))
+                    vecs.append(v / norm if norm > 0 else v)
+                    keys.append((wf.name, step.index, n, step.describe()))
+        banks = {enc: _Bank(np.stack(v).astype(np.float32), k) for enc, (v, k) in per_enc.items() if v}
+        with self._lock:
+            self._banks = banks
+            self.errors = errors
+        return sum(len(b.keys) for b in banks.values())
+
+    def match(self, frame: Frame, top_k: int = 4, known: Mapping[str, np.ndarray] | None = None) -> MatchResult:
+        """Match a frame; ``known`` supplies vectors already computed (by encoder name)."""
+        with self._lock:
+            banks = dict(self._banks)
+            encoders = dict(self._encoders)
+        best: dict[tuple[str, int], StepMatch] = {}
+        for enc, bank in banks.items():
+            vec = (known or {}).get(enc)
+            if vec is None:
+                fn = encoders.get(enc)
+                if fn is None:
+                    continue
+                vec = fn(frame)
+            v = np.asarray(vec, dtype=np.float32).reshape(-1)
+            if v.size != bank.vectors.shape[1]:
+                continue
+            norm = float(np.linalg.norm(v))
+            if norm == 0:
+                continue
+            sims = np.clip(bank.vectors @ (v / norm), 0.0, 1.0)
+            for i in np.argsort(-sims)[: max(top_k * 4, 8)]:
+                wf, idx, n, desc = bank.keys[int(i)]
+                conf = float(sims[int(i)])
+                cur = best.get((wf, idx))
+                if cur is None or conf > cur.confidence:
+                    best[(wf, idx)] = StepMatch(wf, idx, n, conf, desc)
+        ranked = sorted(best.values(), key=lambda m: -m.confidence)
+        margin = 0.0
+        if ranked:
+            margin = ranked[0].confidence - (ranked[1].confidence if len(ranked) > 1 else 0.0)
+        return MatchResult(tuple(ranked[:top_k]), margin, sum(len(b.keys) for b in banks.values()))
