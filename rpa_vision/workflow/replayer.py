@@ -33,6 +33,7 @@ from rpa_vision.workflow.decisions import (
     secret_env_name,
 )
 from rpa_vision.workflow.feedback import FeedbackKind, FeedbackSink, NullFeedbackSink
+from rpa_vision.workflow.layout import LayoutModel
 from rpa_vision.workflow.model import Prototype, Step, Workflow
 from rpa_vision.workflow.query import TargetQuery, build_query, frame_changed, looks_same_at
 from rpa_vision.workflow.report import ReplayReport, StepReport
@@ -138,6 +139,7 @@ class Replayer:
         self._cancel = threading.Event()
         self._images: dict[str, np.ndarray] = {}
         self._prev_ok = False  # the previous step succeeded in this replay (acted, verified where it could)
+        self._layout = LayoutModel()  # where the targets found so far put the next one
         if self.config.on_low_confidence == "ask":
             self._policy: DecisionProvider = decider
         else:
@@ -253,6 +255,7 @@ class Replayer:
         last_change = start
         tried_locate = -1e9
         best = 0.0
+        cands: list[Located] = []
         while True:
             if protos:
                 score = best_similarity(self.encoder.state_vector(frame), protos) or 0.0
@@ -272,6 +275,10 @@ class Replayer:
             if settled_for >= 0 and not step.action.is_pointer and (self._prev_ok or not protos):
                 return frame, None
             if now - start >= cfg.state_timeout_s:
+                if pointer:
+                    cands = self._locate(step, frame)
+                    if cands and cands[0].confidence >= cfg.floor_confidence:
+                        return frame, cands  # unsure, but something is there: the decision takes over
                 what = (f"best similarity {best:.2f} < {cfg.state_threshold:.2f}" if protos else "no state recorded")
                 target = " and its target was not found" if pointer else ""
                 raise _Stop("failed", f"the screen never reached the state recorded before this step ({what}"
@@ -316,12 +323,16 @@ class Replayer:
         sr.confidence = best.confidence if best else 0.0
         self._emit("located", step.index, candidates=[(c.box.as_tuple(), c.confidence) for c in cands])
         chosen: Box | None = None
-        if best is not None and best.confidence >= cfg.min_confidence and not self._ambiguous(cands):
+        off_layout = self._off_layout(step, frame, best.box) if best is not None else None
+        if best is not None and best.confidence >= cfg.min_confidence and not self._ambiguous(cands) \
+                and off_layout is None:
             chosen, sr.decision = best.box, "auto"
         else:
             sr.asked = cfg.on_low_confidence == "ask"
             usable = [c for c in cands if c.confidence >= cfg.floor_confidence]
-            if best is None or not usable:
+            if off_layout is not None and best is not None and best.confidence >= cfg.min_confidence:
+                reason = off_layout
+            elif best is None or not usable:
                 reason = "the target was not found on the screen"
             elif self._ambiguous(cands):
                 reason = f"two places look alike ({cands[0].confidence:.2f} and {cands[1].confidence:.2f})"
@@ -332,10 +343,27 @@ class Replayer:
             if chosen is None:
                 return
         sr.located_xyxy = chosen
+        self._layout.add(self._recorded_on(step, frame), chosen)
         self._emit("decided", step.index, decision=sr.decision, box=chosen.as_tuple())
         action = self._translate(step, chosen, frame)
         self._act(step, sr, action, frame)
         self._learn(step, sr, frame, chosen, cands)
+
+    def _recorded_on(self, step: Step, frame: Frame) -> Box:
+        assert step.target is not None
+        return step.target.xyxy.scale(frame.width / self.wf.screen.width, frame.height / self.wf.screen.height)
+
+    def _off_layout(self, step: Step, frame: Frame, box: Box) -> str | None:
+        """A reason to doubt ``box`` when the targets found so far place this one elsewhere."""
+        pred = self._layout.predict(self._recorded_on(step, frame))
+        if pred is None:
+            return None
+        p, tol = pred
+        d = p.distance(box.center)
+        if d <= tol:
+            return None
+        return (f"found {d:.0f} px away from where the steps found so far place it "
+                f"({int(p.x)},{int(p.y)}); please confirm")
 
     def _ask(self, step: Step, frame: Frame, cands: list[Located], reason: str) -> Decision:
         t = step.target

@@ -10,7 +10,7 @@ from rpa_vision.core.errors import FailSafeTriggered
 from rpa_vision.core.events import Action
 from rpa_vision.core.geometry import Box
 from rpa_vision.core.paths import Paths
-from rpa_vision.workflow.decisions import Decision, ScriptedDecisionProvider
+from rpa_vision.workflow.decisions import Decision, Located, ScriptedDecisionProvider
 from rpa_vision.workflow.feedback import MemoryFeedbackSink
 from rpa_vision.workflow.replayer import ReplayConfig, Replayer, ReplayEvent
 from rpa_vision.workflow.report import Outcome, classify
@@ -247,3 +247,23 @@ def test_app_closing_midway_stops_before_the_next_click(store: WorkflowStore) ->
     rep = r.run()
     assert rep.status == "failed" and len(perf.actions) == 2 and app.pressed == ["one", "two"]
     assert [s.ok for s in rep.steps] == [True, True, False]
+
+
+def test_confident_candidate_off_the_layout_is_not_clicked(store: WorkflowStore) -> None:
+    _save(store, FakeApp(), ["one", "two", "plus"])
+    app = FakeApp(offset=(100, 60))
+    decider = ScriptedDecisionProvider([Decision.abort("the person sees it is wrong")])
+    r, perf, loc = _replayer(store, app, decider)
+    decoy = app.button_box("equals")
+
+    class Decoy:
+        def locate(self, query, frame, top_k):  # type: ignore[no-untyped-def]
+            found = list(loc.locate(query, frame, top_k))
+            if query.text == "plus":  # a confident but wrong answer from the locator
+                return [Located(decoy, 0.99, 0.99), *(Located(c.box, 0.5 * c.confidence) for c in found)]
+            return found
+
+    r.locator = Decoy()
+    rep = r.run()
+    assert app.pressed == ["one", "two"] and len(perf.actions) == 2
+    assert rep.status == "aborted" and "away from where" in decider.requests[0].reason
