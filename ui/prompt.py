@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QPoint, QRect, QRectF, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QShortcut
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -74,7 +74,7 @@ class CandidateView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setMinimumSize(480, 270)
+        self.setMinimumSize(320, 180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._image: QImage | None = None
         self._wh = (1, 1)
@@ -208,9 +208,9 @@ class HealingPrompt(QDialog):
         self.cand_text.setText("\n".join(lines) if lines else "No candidate found on the screen.")
         self.view.picked.connect(self._picked)
 
-        self.confirm_button = QPushButton("&Confirm (Enter)", self)
-        self.pick_button = QPushButton("&Pick another (P)", self)
-        self.skip_button = QPushButton("&Skip (S)", self)
+        self.confirm_button = QPushButton("Confirm (Enter)", self)
+        self.pick_button = QPushButton("Pick another (P)", self)
+        self.skip_button = QPushButton("Skip (S)", self)
         self.abort_button = QPushButton("Abort (Esc)", self)
         self.confirm_button.setEnabled(bool(request.candidates))
         self.confirm_button.setDefault(bool(request.candidates))
@@ -234,13 +234,23 @@ class HealingPrompt(QDialog):
         lay.addWidget(self.hint)
         lay.addLayout(buttons)
 
-        for key, fn in (("P", self.start_pick), ("S", self.skip), ("Return", self.confirm),
-                        ("Enter", self.confirm)):
-            sc = QShortcut(QKeySequence(key), self)
-            sc.activated.connect(fn)
         self.resize(900, 560)
         if auto_place:
             self.place()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter confirms, P picks, S skips, Esc aborts (whichever button has the focus)."""
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.confirm()
+        elif key == Qt.Key.Key_P:
+            self.start_pick()
+        elif key == Qt.Key.Key_S:
+            self.skip()
+        elif key == Qt.Key.Key_Escape:
+            self.abort()
+        else:
+            super().keyPressEvent(event)
 
     # answers ------------------------------------------------------------------------------------
     def _answer(self, d: Decision) -> None:
@@ -297,8 +307,8 @@ class HealingPrompt(QDialog):
             return
         ag = screen.availableGeometry()
         area = Box(ag.x(), ag.y(), ag.x() + ag.width(), ag.y() + ag.height())
-        size = self.size().boundedTo(QSize(int(ag.width() * 0.6), int(ag.height() * 0.7)))
-        self.resize(size)
+        self.resize(self.size().boundedTo(QSize(int(ag.width() * 0.6), int(ag.height() * 0.7))))
+        size = self.frameGeometry().size().expandedTo(self.size())  # the minimum size may win
         x, y = place_away((size.width(), size.height()), area, self.candidate_rects())
         self.move(x, y)
 
