@@ -35,12 +35,14 @@ class LocatorConfig:
     #: ... and always shrink it at least this much (the refinement works at full resolution).
     coarse_max_factor: float = 0.5
     #: Template peaks kept per scale and their minimum correlation.
-    peaks_per_scale: int = 12
+    peaks_per_scale: int = 20
     peak_threshold: float = 0.3
     #: How many candidates get cheap scoring and how many get the expensive signals.
     max_candidates: int = 100
     expensive_top: int = 12
     ocr_top: int = 4
+    #: ... more batches of ``ocr_top`` are read while no read text matches, up to this many crops.
+    ocr_budget: int = 12
     #: OCR reads only candidates whose score is within this of the best (at least the best).
     ocr_window: float = 0.12
     use_ocr: bool = True
@@ -64,8 +66,8 @@ class LocatorConfig:
         for name in ("coarse_min_side", "peaks_per_scale", "max_candidates", "expensive_top"):
             if int(getattr(self, name)) < 1:
                 raise ValidationError(f"{name} must be >= 1", field=name)
-        if self.ocr_top < 0:
-            raise ValidationError("ocr_top must be >= 0", field="ocr_top")
+        if self.ocr_top < 0 or self.ocr_budget < 1:
+            raise ValidationError("ocr_top must be >= 0 and ocr_budget >= 1", field="ocr_top")
         for name in ("peak_threshold", "nms_iou", "ocr_window", "act_threshold", "min_score"):
             v = float(getattr(self, name))
             if not (0.0 <= v <= 1.0):

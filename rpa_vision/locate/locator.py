@@ -49,6 +49,7 @@ log = get_logger(__name__)
 
 _SCREEN_CACHE = 2
 _REFINE_TOP = 25
+_TEXT_MATCH = 0.8  # a read text this similar to the target's ends the OCR search
 _INNER = 0.15  # the inside of an element: this fraction trimmed from each side
 
 
@@ -340,10 +341,12 @@ class Locator:
         props = self._proposals(target, scr, scales)
         # 1. pool, score cheaply by exact appearance, suppress
         t_aspect = target.crop.shape[1] / target.crop.shape[0]
-        cands = [_Cand(p.box, p.scale, p.source) for p in props]
+        props.sort(key=lambda p: -p.prior)
+        cands = [_Cand(p.box, p.scale, p.source) for p in props[: 2 * cfg.max_candidates]]
         for c in cands:
             self._cheap(target, scr, c, t_aspect)
-        keep = nms([c.box for c in cands], [c.score for c in cands], cfg.nms_iou)[: cfg.max_candidates]
+        # near-duplicates only: a slightly-off box at the right scale must survive until refined
+        keep = nms([c.box for c in cands], [c.score for c in cands], max(cfg.nms_iou, 0.7))[: cfg.max_candidates]
         cands = [cands[i] for i in keep]
         # 2. refine the best at full resolution
         for c in cands[:_REFINE_TOP]:
@@ -435,18 +438,27 @@ class Locator:
             want = target.cached("ocr_text", lambda: (backends.ocr_read(ocr, [target.crop]) or [""])[0])
         if not want.strip():
             return
-        # Read only what could change the answer: candidates close to the best one.
+        # Read only what could change the answer: candidates close to the best one, then more
+        # (a batch at a time) while none of those read says the target's text.
         ranked = sorted(top, key=lambda c: -self._fuse(c.ev))
         best = self._fuse(ranked[0].ev)
         close = sum(1 for c in ranked if self._fuse(c.ev) >= best - self.config.ocr_window)
-        n = max(1, min(self.config.ocr_top, close))
-        read = backends.ocr_read(ocr, [crop_padded(scr.bgr, c.box) for c in ranked[:n]])
-        for c, txt in zip(ranked[:n], read, strict=True):
-            c.ev["text"] = backends.text_similarity(want, txt)
-        for c in ranked[n:]:
+        batch = max(1, self.config.ocr_top)
+        n_first = max(1, min(batch, close))
+        done = 0
+        while done < len(ranked):
+            n = n_first if done == 0 else batch
+            chunk = ranked[done : done + n]
+            read = backends.ocr_read(ocr, [crop_padded(scr.bgr, c.box) for c in chunk])
+            for c, txt in zip(chunk, read, strict=True):
+                c.ev["text"] = backends.text_similarity(want, txt)
+            done += len(chunk)
+            if max(c.ev["text"] for c in ranked[:done]) >= _TEXT_MATCH or done >= self.config.ocr_budget:
+                break
+        for c in ranked[done:]:
             c.ev["text"] = 0.5  # unread: neither for nor against
         with self._lock:
-            self._stats["ocr_crops"] += n
+            self._stats["ocr_crops"] += done
 
     def _calibrate(self, top: list[_Cand], top_k: int) -> list[Candidate]:
         params = self.config.calibration

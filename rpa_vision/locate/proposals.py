@@ -18,6 +18,7 @@ from rpa_vision.locate.features import gradient, resize_to
 
 #: Screen shrink factors the coarse search may use (so the shrunk screens can be cached).
 LEVELS: tuple[float, ...] = (1.0, 0.75, 0.5, 0.35, 0.25, 0.2, 0.15, 0.1)
+_MAX_PEAKS = 80
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,12 @@ def template_proposals(
             continue  # a flat template has no peaks
         resp = cv2.matchTemplate(screen, tmpl, cv2.TM_CCOEFF_NORMED)
         np.nan_to_num(resp, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        for x, y, v in local_peaks(resp, threshold, per_scale, tmpl.shape[1] // 2, tmpl.shape[0] // 2):
+        peaks = local_peaks(resp, threshold, _MAX_PEAKS, tmpl.shape[1] // 2, tmpl.shape[0] // 2)
+        if peaks:
+            # all strong look-alikes (a keypad has dozens), at least the ``per_scale`` best
+            strong = 0.85 * peaks[0][2]
+            peaks = [p for i, p in enumerate(peaks) if i < per_scale or p[2] >= strong]
+        for x, y, v in peaks:
             box = Box(x / lv, y / lv, x / lv + w_s, y / lv + h_s)
             out.append(Proposal(box, "template", v, s))
     return out
