@@ -69,7 +69,8 @@ def test_prompt_shows_candidates_and_confirm_button(qtbot: Any) -> None:
     assert not dlg.isVisible()
 
 
-@pytest.mark.parametrize("key,kind", [(Qt.Key.Key_Return, DecisionKind.CONFIRM), (Qt.Key.Key_Enter, DecisionKind.CONFIRM),
+@pytest.mark.parametrize("key,kind", [(Qt.Key.Key_Return, DecisionKind.CONFIRM),
+                                      (Qt.Key.Key_Enter, DecisionKind.CONFIRM),
                                       (Qt.Key.Key_S, DecisionKind.SKIP), (Qt.Key.Key_Escape, DecisionKind.ABORT)])
 def test_prompt_keyboard_shortcuts(qtbot: Any, key: Qt.Key, kind: DecisionKind) -> None:
     dlg = HealingPrompt(_request([(Box(190, 120, 300, 170), 0.62)]))
