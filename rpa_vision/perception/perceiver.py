@@ -99,6 +99,14 @@ class Perceiver:
             self._last = screen
         return screen
 
+    def embed_boxes(self, frame: Frame, boxes: Sequence[Box]) -> np.ndarray:
+        """Embeddings of arbitrary boxes of a frame (a recorded target, a candidate from another
+        proposer), through the same crop reduction and embedding cache as region embeddings."""
+        crops = [region_pixels(frame, b, self.config.max_crop_px) for b in boxes]
+        if not crops:
+            return np.zeros((0, self.encoder.dim), np.float32)
+        return self._embed_crops(crops)
+
     def read_texts(self, screen: PerceivedScreen, indices: Sequence[int]) -> list[str]:
         """OCR of the given regions at full resolution (empty strings without an OCR engine)."""
         if self.ocr is None:
@@ -146,12 +154,26 @@ class Perceiver:
         return np.stack([unit(v) for v in out]) if len(out) else out
 
     def _embed_regions(self, frame: Frame, regions: Sequence[Region], todo: list[int]) -> np.ndarray:
-        crops = [region_pixels(frame, regions[i].box, self.config.max_crop_px) for i in todo]
+        return self._embed_crops([region_pixels(frame, regions[i].box, self.config.max_crop_px) for i in todo])
+
+    def _embed_crops(self, crops: list[np.ndarray]) -> np.ndarray:
+        """Cached vectors by crop content; the misses embedded in one batch (identical crops once)."""
         keys = [f"{self._enc_key}:{content_hash(c)}" for c in crops]
-        out = self.cache.get_or_compute(keys, crops, self.encoder)
-        if not np.all(np.isfinite(out)):
-            raise EncoderError("encoder produced non-finite region embeddings")
-        return np.stack([unit(v) for v in out]) if len(out) else out
+        out = np.zeros((len(crops), self.encoder.dim), np.float32)
+        todo: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            v = self.cache.get(k)
+            if v is not None and v.shape == (self.encoder.dim,):
+                out[i] = v
+            else:
+                todo.setdefault(k, []).append(i)
+        if todo:
+            firsts = [idx[0] for idx in todo.values()]
+            vecs = self._embed([crops[i] for i in firsts])
+            for (k, idx), v in zip(todo.items(), vecs, strict=True):
+                self.cache.put(k, v)
+                out[idx] = v
+        return out
 
     def _inherit(self, prev: PerceivedScreen | None, frame: Frame,
                  dirty: Sequence[Box] | None) -> dict[BoxKey, np.ndarray]:

@@ -263,3 +263,26 @@ def test_region_pixels_match_the_frame_crop_when_small(ui):
     assert max(small.shape[:2]) == 100 and small.shape[2] == 3
     with pytest.raises(ValidationError):
         region_pixels(f, Box(5000, 5000, 5100, 5100), 100)
+
+
+def test_embed_boxes_uses_the_same_cache(ui):
+    enc = FakeEncoder()
+    p = Perceiver(enc)
+    s = p.perceive(_frame(ui.image))
+    i = next(k for k, r in enumerate(s.regions) if r.kind == "widget")
+    v = s.region_embeddings([i])[0]
+    n = enc.embedded
+    got = p.embed_boxes(s.frame, [s.regions[i].box, ui.icons[0]])
+    assert np.allclose(got[0], v) and enc.embedded == n + 1  # the region came from the cache
+    assert p.embed_boxes(s.frame, []).shape == (0, enc.dim)
+
+
+def test_a_broken_encoder_fails_clearly_on_regions_too(ui):
+    class LateBroken(FakeEncoder):
+        def embed(self, images):
+            out = super().embed(images)
+            return out if len(self.batches) == 1 else out[:, :3]
+
+    s = Perceiver(LateBroken()).perceive(_frame(ui.image))
+    with pytest.raises(EncoderError):
+        s.region_embeddings([0])
