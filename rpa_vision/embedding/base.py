@@ -82,7 +82,7 @@ class Encoder(ABC):
     def embed(self, images: Sequence[np.ndarray], batch_size: int | None = None) -> np.ndarray:
         """``(N, dim)`` float32, L2-normalised rows; an empty sequence gives ``(0, dim)``."""
         crops = as_bgr_batch(images)
-        bs = int(batch_size or self.batch_size)
+        bs = self.batch_size if batch_size is None else int(batch_size)
         if bs <= 0:
             raise ValidationError(f"batch size must be > 0, got {bs}", field="batch_size")
         if not crops:
