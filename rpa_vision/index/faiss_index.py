@@ -49,6 +49,7 @@ log = get_logger(__name__)
 
 Kind = Literal["flat", "ivf"]
 _CHUNK = 50_000
+_WRITE_CHUNK = 8192  # vectors added per hold of the write lock
 _BLAS_MIN = 20  # FAISS uses BLAS from this many queries on; fewer run on one thread
 _F32_EPS = 1e-5  # bound on |FAISS float32 score - exact score| for unit vectors
 _FP16_EPS = 1e-3  # float16 storage: |error| <= 2**-11 * |q|.|v| = 4.9e-4 for unit vectors, doubled
@@ -196,7 +197,11 @@ class PrototypeIndex:
     def add(self, vectors: object, metadata: Sequence[PrototypeMeta | dict[str, Any]],
             base: object | None = None) -> np.ndarray:
         """Add prototypes; returns their new ids (int64). ``base``: the un-adapted vectors, required
-        when the index holds adapted vectors (``provenance.adapter_version > 0``)."""
+        when the index holds adapted vectors (``provenance.adapter_version > 0``).
+
+        Input is validated before anything is added. A batch larger than 8192 is added in slices
+        (searches run between them and may see part of the batch).
+        """
         v = self._check(vectors)
         metas = [PrototypeMeta.coerce(m) for m in metadata]
         if len(metas) != len(v):
@@ -205,14 +210,19 @@ class PrototypeIndex:
         if len(v) == 0:
             return np.zeros(0, np.int64)
         self._wait_for_journal_room(len(v))
-        with self._lock.write():
-            ids = self._meta.append(metas)
-            self._raw_add(v, ids)
-            self._meta.set_alive(ids, True)
-            if b is not None:
-                self._store_base(ids, b)
-            self._journal_add(_Op("add", ids, v.copy() if self._journal is not None else v))
-            self._version += 1
+        ids = np.zeros(0, np.int64)
+        # a large batch goes in slices, each under the write lock, so that searches interleave
+        for start in range(0, len(v), _WRITE_CHUNK):
+            with self._lock.write():
+                if start == 0:
+                    ids = self._meta.append(metas)  # every id reserved now, alive once added
+                part = slice(start, start + _WRITE_CHUNK)
+                self._raw_add(v[part], ids[part])
+                self._meta.set_alive(ids[part], True)
+                if b is not None:
+                    self._store_base(ids[part], b[part])
+                self._journal_add(_Op("add", ids[part], v[part].copy() if self._journal is not None else v[part]))
+                self._version += 1
         self._maybe_migrate()
         return ids
 

@@ -139,3 +139,11 @@ def test_searches_while_another_thread_adds() -> None:
     assert ix.wait_for_migration(60)
     assert searches[0] > 0 and ix.kind == "ivf" and len(ix) == 6000 - 5
     assert ix.migration_error is None
+
+
+def test_a_large_batch_goes_in_slices_and_keeps_its_ids() -> None:
+    vecs = clustered(20_000, 8, seed=12)
+    ix = PrototypeIndex(Provenance("t", 8), IndexConfig(ivf_threshold=100_000))
+    ids = ix.add(vecs, metas(20_000))
+    assert list(ids) == list(range(20_000)) and len(ix) == 20_000
+    assert ix.search(vecs[19_999], 1).ids[0, 0] == 19_999
