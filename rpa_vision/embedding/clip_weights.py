@@ -159,8 +159,8 @@ def how_to_get(model: str, pretrained: str, home: str | os.PathLike[str] | None 
     if looks_like_path(pretrained):
         return f"no such weights file {pretrained}; pass an existing .pt/.safetensors file"
     return (f"weights for {model}/{pretrained} are not on this machine; run `rpa-vision models download clip` "
-            f"(needs network), pass --clip-weights FILE (pretrained=/path/file.safetensors), or place the file "
-            f"in {models / model / pretrained}/; or use the offline 'builtin' encoder")
+            f"(needs network) or `rpa-vision models import FILE`, place the file in {models / model / pretrained}/, "
+            f"or pass pretrained=/path/to/file.safetensors; the offline 'builtin' encoder needs no weights")
 
 
 def require_clip_weights(model: str, pretrained: str, home: str | os.PathLike[str] | None = None) -> WeightsLocation:
