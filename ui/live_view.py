@@ -88,7 +88,7 @@ class LiveView(QWidget):
             off = (target.left(), target.top())
             if self.show_regions and self._regions:
                 draw_boxes(p, self._regions, scale, width=1.0, offset=off,
-                           colors=[QColor(0, 200, 255)] * len(self._regions))
+                           colors=[QColor(0, 200, 255, 150)] * len(self._regions))
             if self._highlight:
                 draw_boxes(p, self._highlight, scale, width=2.5, offset=off,
                            colors=[QColor(255, 80, 200)] * len(self._highlight))

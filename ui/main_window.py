@@ -59,7 +59,8 @@ from ui.workers import Preview, RecordWorker, ReplayWorker, WatchWorker
 
 log = get_logger("ui.main_window")
 
-SUGGEST_COOLDOWN_S = 300.0
+SUGGEST_COOLDOWN_S = 300.0  # a dismissed offer is not repeated for this long
+SUGGEST_MARGIN = 0.03  # how much better than any other workflow the start must match
 
 
 class SuggestionBanner(QFrame):
@@ -258,6 +259,9 @@ class MainWindow(QMainWindow):
         if best is None or not self.settings.watch or self.busy:
             return
         if best.step_index != 0 or best.confidence < self.settings.suggest_confidence:
+            return
+        rival = max((m.confidence for m in result.matches if m.workflow != best.workflow), default=0.0)
+        if best.confidence - rival < SUGGEST_MARGIN:  # another workflow looks just as likely: stay quiet
             return
         if best.workflow == self.banner.workflow and self.banner.isVisible():
             return

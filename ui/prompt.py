@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QPoint, QRect, QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QHBoxLayout,
     QLabel,
@@ -83,6 +84,7 @@ class CandidateView(QWidget):
         self.colors: tuple[QColor, ...] = ()
         self.selected: Box | None = None
         self.pick_mode = False
+        self.view_box = Box(0, 0, 1, 1)  # the part of the screenshot shown (screenshot pixels)
 
     def sizeHint(self) -> QSize:
         return QSize(720, 405)
@@ -95,6 +97,24 @@ class CandidateView(QWidget):
             self._image = bgr_to_qimage(screenshot)
             self._wh = (screenshot.shape[1], screenshot.shape[0])
         self.boxes, self.labels, self.colors = tuple(boxes), tuple(labels), tuple(colors)
+        self.view_box = Box(0, 0, *self._wh)
+        self.update()
+
+    def zoom_to_candidates(self, on: bool = True, min_wh: tuple[int, int] = (640, 360)) -> None:
+        """Show the part of the screenshot around the candidates (or, off, the whole screen)."""
+        full = Box(0, 0, *self._wh)
+        if not on or not self.boxes:
+            self.view_box = full
+        else:
+            u = Box.union_all(self.boxes)
+            u = u.expand(max(60.0, 0.5 * max(u.width, u.height)))
+            w, h = max(u.width, float(min_wh[0])), max(u.height, float(min_wh[1]))
+            w, h = max(w, h * 16 / 9), max(h, w * 9 / 16)  # the view's own shape
+            w, h = min(w, full.width), min(h, full.height)
+            c = u.center
+            x1 = min(max(0.0, c.x - w / 2), full.width - w)
+            y1 = min(max(0.0, c.y - h / 2), full.height - h)
+            self.view_box = Box(x1, y1, x1 + w, y1 + h)
         self.update()
 
     def set_pick_mode(self, on: bool) -> None:
@@ -102,22 +122,27 @@ class CandidateView(QWidget):
         self.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.ArrowCursor)
         self.update()
 
+    def _scale(self) -> float:
+        vb = self.view_box
+        return min(self.width() / max(1.0, vb.width), self.height() / max(1.0, vb.height))
+
     def image_rect(self) -> QRectF:
-        fw, fh = self._wh
-        s = min(self.width() / fw, self.height() / fh)
-        return QRectF((self.width() - fw * s) / 2.0, (self.height() - fh * s) / 2.0, fw * s, fh * s)
+        """Where the shown part of the screenshot is drawn in the widget."""
+        vb, s = self.view_box, self._scale()
+        w, h = vb.width * s, vb.height * s
+        return QRectF((self.width() - w) / 2.0, (self.height() - h) / 2.0, w, h)
 
     def to_image(self, pos: QPoint) -> Point | None:
         r = self.image_rect()
         if r.width() <= 0 or not r.contains(pos.toPointF()):
             return None
-        s = r.width() / self._wh[0]
-        return Point((pos.x() - r.left()) / s, (pos.y() - r.top()) / s)
+        s = self._scale()
+        return Point(self.view_box.x1 + (pos.x() - r.left()) / s, self.view_box.y1 + (pos.y() - r.top()) / s)
 
     def to_widget(self, p: Point) -> QPoint:
-        r = self.image_rect()
-        s = r.width() / self._wh[0]
-        return QPoint(int(round(r.left() + p.x * s)), int(round(r.top() + p.y * s)))
+        r, s = self.image_rect(), self._scale()
+        return QPoint(int(round(r.left() + (p.x - self.view_box.x1) * s)),
+                      int(round(r.top() + (p.y - self.view_box.y1) * s)))
 
     def box_at(self, p: Point) -> Box:
         """The smallest candidate containing ``p``, else a small box centred on it."""
@@ -146,15 +171,17 @@ class CandidateView(QWidget):
                 p.setPen(QColor(220, 220, 220))
                 p.drawText(self.rect(), int(Qt.AlignmentFlag.AlignCenter), "no screenshot")
                 return
-            r = self.image_rect()
+            r, s, vb = self.image_rect(), self._scale(), self.view_box
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            p.drawImage(r, self._image)
-            s = r.width() / self._wh[0]
-            draw_boxes(p, self.boxes, s, labels=self.labels, colors=self.colors, width=2.5,
-                       offset=(r.left(), r.top()))
+            p.drawImage(r, self._image, QRectF(vb.x1, vb.y1, vb.width, vb.height))
+            p.setClipRect(r)
+            off = (r.left() - vb.x1 * s, r.top() - vb.y1 * s)
+            # the best candidate last, so its label is on top
+            draw_boxes(p, self.boxes[::-1], s, labels=self.labels[::-1], colors=self.colors[::-1], width=2.5,
+                       offset=off)
             if self.selected is not None:
                 draw_boxes(p, [self.selected], s, labels=["picked"], colors=[QColor(0, 120, 255)], width=3.0,
-                           offset=(r.left(), r.top()))
+                           offset=off)
         finally:
             p.end()
 
@@ -182,8 +209,8 @@ class HealingPrompt(QDialog):
         self.target_label.setMinimumSize(120, 80)
         if request.target_crop is not None and request.target_crop.size:
             pm = bgr_to_pixmap(request.target_crop)
-            if pm.width() > 240 or pm.height() > 240:
-                pm = pm.scaled(240, 240, Qt.AspectRatioMode.KeepAspectRatio,
+            if pm.width() > 240 or pm.height() > 240 or (pm.width() < 120 and pm.height() < 120):
+                pm = pm.scaled(240 if pm.width() > 120 else 160, 160, Qt.AspectRatioMode.KeepAspectRatio,
                                Qt.TransformationMode.SmoothTransformation)
             self.target_label.setPixmap(pm)
         else:
@@ -201,8 +228,15 @@ class HealingPrompt(QDialog):
         labels = [f"#{i + 1} {c.confidence:.2f}" for i, c in enumerate(request.candidates)]
         floor = min(0.35, request.min_confidence)
         colors = [confidence_color(c.confidence, request.min_confidence, floor) for c in request.candidates]
+        self.zoom_box = QCheckBox("Zoom to the candidates", self)
         if request.screenshot is not None:
             self.view.set_content(request.screenshot, boxes, labels, colors)
+            self.zoom_box.setChecked(bool(boxes))
+            self.view.zoom_to_candidates(bool(boxes))
+        self.zoom_box.setEnabled(bool(boxes))
+        self.zoom_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.zoom_box.toggled.connect(self.view.zoom_to_candidates)
+        left.insertWidget(left.count() - 1, self.zoom_box)
         lines = [f"#{i + 1}: confidence {c.confidence:.2f} at {int(c.box.x1)},{int(c.box.y1)}"
                  for i, c in enumerate(request.candidates[:5])]
         self.cand_text.setText("\n".join(lines) if lines else "No candidate found on the screen.")
