@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rpa_vision.core.errors import ValidationError
+from rpa_vision.fusion import FusionConfig
 
 
 def _int_at_least(name: str, value: object, lo: int) -> None:
@@ -26,6 +27,8 @@ class PerceiverConfig:
     - ``cache_entries`` / ``cache_bytes``: bounds of the embedding cache the Perceiver creates
       when it is not given one.
     - ``dirty_margin_px``: a region within this distance of a dirty rectangle is re-embedded.
+    - ``fusion``: the fusion rules' weights; the state vector is
+      ``rpa_vision.fusion.state_vector`` (dimension ``state_dim(encoder.dim, fusion)``).
     """
 
     thumb_size: tuple[int, int] = (640, 360)
@@ -35,6 +38,7 @@ class PerceiverConfig:
     cache_entries: int = 20_000
     cache_bytes: int = 64 * 1024 * 1024
     dirty_margin_px: int = 2
+    fusion: FusionConfig = field(default_factory=FusionConfig)
 
     def __post_init__(self) -> None:
         tw, th = self.thumb_size
@@ -47,3 +51,5 @@ class PerceiverConfig:
         _int_at_least("cache_entries", self.cache_entries, 1)
         _int_at_least("cache_bytes", self.cache_bytes, 1024)
         _int_at_least("dirty_margin_px", self.dirty_margin_px, 0)
+        if not isinstance(self.fusion, FusionConfig):
+            raise ValidationError("fusion must be a FusionConfig", field="fusion")

@@ -18,7 +18,7 @@ from rpa_vision.embedding.cache import EmbeddingCache
 from rpa_vision.perception.config import PerceiverConfig
 from rpa_vision.perception.pixels import region_pixels, thumbnail
 from rpa_vision.perception.screen import BoxKey, PerceivedScreen, RegionStore
-from rpa_vision.perception.state import state_vector, unit
+from rpa_vision.perception.state import screen_state_vector, unit
 from rpa_vision.roi.optimizer import ROIOptimizer
 from rpa_vision.roi.types import Region
 
@@ -84,10 +84,12 @@ class Perceiver:
         inherited = self._inherit(prev, frame, dirty)
         screen = PerceivedScreen(frame, roi, g, g, timings, False, self._embed_regions, RegionStore(), inherited)
         t = time.perf_counter()
-        pooled = None
+        pooled = weights = None
         if self.config.state_regions > 0 and roi.regions:
-            pooled = screen.region_embeddings(self._state_indices(roi.regions))
-        sv = state_vector(g, pooled)
+            idx = self._state_indices(roi.regions)
+            pooled = screen.region_embeddings(idx)
+            weights = np.array([roi.regions[i].score for i in idx], np.float32)
+        sv = screen_state_vector(g, pooled, weights, self.config.fusion)
         timings["state"] = (time.perf_counter() - t) * 1000.0
         timings["total"] = (time.perf_counter() - t0) * 1000.0
         screen = replace(screen, state_vector=sv)

@@ -8,6 +8,8 @@ import pytest
 
 from rpa_vision.core import Box, Frame, ValidationError, content_hash
 from rpa_vision.core.errors import EncoderError
+from rpa_vision.fusion import FusionConfig, state_dim
+from rpa_vision.fusion import state_vector as fusion_state_vector
 from rpa_vision.perception import PerceivedScreen, Perceiver, PerceiverConfig, PerceptionError, thumbnail
 from rpa_vision.roi import ROIConfig, ROIOptimizer
 from tests.roi.synthetic_ui import draw_ui
@@ -55,9 +57,13 @@ def test_perceive_gives_regions_and_a_unit_state_vector(ui):
     assert isinstance(s, PerceivedScreen) and not s.cached
     assert len(s.regions) > 20
     assert s.regions == ROIOptimizer().propose(_frame(ui.image)).regions
+    assert s.global_embedding.dtype == np.float32 and s.global_embedding.shape == (enc.dim,)
+    assert s.state_vector.dtype == np.float32 and s.state_vector.shape == (state_dim(enc.dim),)
     for v in (s.state_vector, s.global_embedding):
-        assert v.dtype == np.float32 and v.shape == (enc.dim,)
         assert np.linalg.norm(v) == pytest.approx(1.0, abs=1e-5)
+    # the fusion rules' vector: the global block only, as nothing else was pooled
+    assert np.allclose(s.state_vector, fusion_state_vector(s.global_embedding), atol=1e-6)
+    assert np.allclose(s.state_vector[: enc.dim], s.global_embedding, atol=1e-6)
     assert {"roi", "global", "state", "total"} <= set(s.timings_ms)
     assert enc.batches == [1]  # only the global thumbnail: region embeddings are lazy
     assert max(enc.shapes[0][:2]) <= 640
@@ -161,9 +167,14 @@ def test_state_regions_pool_into_the_state_vector(ui):
     s = Perceiver(enc, config=PerceiverConfig(state_regions=8)).perceive(_frame(ui.image))
     assert enc.batches == [1, 8]
     assert s.computed() == 8
-    assert not np.allclose(s.state_vector, s.global_embedding)
     assert np.linalg.norm(s.state_vector) == pytest.approx(1.0, abs=1e-5)
-    assert s.state_vector @ s.global_embedding > 0.5
+    d = enc.dim
+    assert np.linalg.norm(s.state_vector[d:2 * d]) > 0.1  # the pooled-regions block is filled
+    idx = sorted(range(len(s.regions)),
+                 key=lambda i: (s.regions[i].kind not in ("widget", "icon"), -s.regions[i].score, i))[:8]
+    weights = np.array([s.regions[i].score for i in idx], np.float32)
+    expect = fusion_state_vector(s.global_embedding, s.region_embeddings(idx), weights)
+    assert np.allclose(s.state_vector, expect, atol=1e-6)
 
 
 def test_state_vector_tells_screens_apart(ui):
@@ -195,7 +206,7 @@ def test_tiny_and_blank_frames():
     for img in (np.zeros((1, 1), np.uint8), np.full((1080, 1920), 200, np.uint8)):
         s = p.perceive(Frame.from_array(img, "GRAY"))
         assert s.regions == () and s.region_embeddings().shape == (0, 35)
-        assert s.state_vector.shape == (35,)
+        assert s.state_vector.shape == (state_dim(35),)
 
 
 def test_bad_input_is_a_clear_error(ui):
@@ -207,6 +218,8 @@ def test_bad_input_is_a_clear_error(ui):
         PerceiverConfig(thumb_size=(8, 8))
     with pytest.raises(ValidationError):
         PerceiverConfig(state_regions=-1)
+    with pytest.raises(ValidationError):
+        PerceiverConfig(fusion=ROIConfig())  # type: ignore[arg-type]
     with pytest.raises(PerceptionError):
         Perceiver(FakeEncoder()).perceive(ui.image)  # type: ignore[arg-type]
 
@@ -245,7 +258,7 @@ def test_with_the_builtin_encoder(ui):
     enc = create_encoder("builtin")
     p = Perceiver(enc)
     s = p.perceive(_frame(ui.image))
-    assert s.state_vector.shape == (enc.dim,)
+    assert s.state_vector.shape == (state_dim(enc.dim),)
     e = s.region_embeddings([0, 1])
     assert e.shape == (2, enc.dim) and np.allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
     assert p.cache.get_stats().entries >= 3
@@ -286,3 +299,10 @@ def test_a_broken_encoder_fails_clearly_on_regions_too(ui):
     s = Perceiver(LateBroken()).perceive(_frame(ui.image))
     with pytest.raises(EncoderError):
         s.region_embeddings([0])
+
+
+def test_fusion_weights_come_from_the_config(ui):
+    cfg = PerceiverConfig(state_regions=4, fusion=FusionConfig(regions_weight=0.0))
+    s = Perceiver(FakeEncoder(), config=cfg).perceive(_frame(ui.image))
+    assert np.allclose(s.state_vector[:35], s.global_embedding, atol=1e-6)
+    assert np.allclose(s.state_vector[35:], 0.0)
