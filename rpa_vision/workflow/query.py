@@ -81,7 +81,7 @@ def build_query(
         text=target.text,
         anchors=target.anchors,
         window_box=target.window_xyxy,
-        last_box=protos[-1][1] if protos else None,
+        last_box=protos[0][1] if protos else None,
         prototypes=protos,
         scale=(sx, sy),
         reference_scale=screen.scale,

@@ -74,7 +74,7 @@ class ReplayConfig:
     heal: bool = True
     dry_run: bool = False
     top_k: int = 5
-    max_prototypes: int = 5
+    max_prototypes: int = 8
 
     def __post_init__(self) -> None:
         if not (0.0 < self.min_confidence <= 1.0):
@@ -138,6 +138,7 @@ class Replayer:
         self.observer = observer
         self._cancel = threading.Event()
         self._images: dict[str, np.ndarray] = {}
+        self._vectors: dict[str, np.ndarray] = {}  # state vectors of healed looks' screenshots
         self._prev_ok = False  # the previous step succeeded in this replay (acted, verified where it could)
         self._layout = LayoutModel()  # where the targets found so far put the next one
         if self.config.on_low_confidence == "ask":
@@ -242,9 +243,10 @@ class Replayer:
         for a pointer step, its own target found with confidence (the evidence that matters for a
         click), or, after ``decide_after_s`` more, unsure candidates that go to the decision (ask or
         policy); for a keyboard step, the previous step having succeeded in this replay (the keys
-        go where the last action left the focus). Nothing is sent before one of these holds; with
-        no candidate at all the replay stops at ``state_timeout_s``. Returns the frame and, when
-        the target was already located on it, the candidates.
+        go where the last action left the focus). Nothing is sent before one of these holds. At
+        ``state_timeout_s`` a pointer step with no candidate at all goes to a person in ``ask``
+        mode (who may point at the element, skip or abort) and stops the replay otherwise.
+        Returns the frame and, when the target was already located on it, the candidates.
         """
         cfg = self.config
         orig, extra = self._state_vectors(step)
@@ -277,8 +279,8 @@ class Replayer:
             if now - start >= cfg.state_timeout_s:
                 if pointer:
                     cands = self._locate(step, frame)
-                    if cands and cands[0].confidence >= cfg.floor_confidence:
-                        return frame, cands  # unsure, but something is there: the decision takes over
+                    if (cands and cands[0].confidence >= cfg.floor_confidence) or cfg.on_low_confidence == "ask":
+                        return frame, cands  # unsure, or a person can point at it: the decision takes over
                 what = (f"best similarity {best:.2f} < {cfg.state_threshold:.2f}" if protos else "no state recorded")
                 target = " and its target was not found" if pointer else ""
                 raise _Stop("failed", f"the screen never reached the state recorded before this step ({what}"
@@ -303,7 +305,18 @@ class Replayer:
         ref = self._image(step.before.screenshot) if step.before is not None and step.before.screenshot else None
         protos = [(self._image(p.crop), p, self._image(p.screenshot) if p.screenshot else None)
                   for p in t.prototypes]
+        if len(protos) > 1:  # the looks seen on screens most like this one first
+            now = self.encoder.state_vector(frame)
+            protos.sort(key=lambda x: -self._screen_similarity(now, x[1].screenshot))
         return build_query(t, self._image(t.crop), ref, self.wf.screen, frame, protos)
+
+    def _screen_similarity(self, vec: np.ndarray, file: str | None) -> float:
+        if file is None:
+            return -1.0
+        if file not in self._vectors:
+            img = self._image(file)
+            self._vectors[file] = self.encoder.state_vector(Frame.from_array(img, "BGR"))
+        return best_similarity(vec, [self._vectors[file]]) or 0.0
 
     def _ambiguous(self, cands: Sequence[Located]) -> bool:
         if len(cands) < 2:
@@ -334,6 +347,8 @@ class Replayer:
                 reason = off_layout
             elif best is None or not usable:
                 reason = "the target was not found on the screen"
+                if sr.state_score is not None and sr.state_score < cfg.state_threshold:
+                    reason += f" and the screen does not look as recorded (similarity {sr.state_score:.2f})"
             elif self._ambiguous(cands):
                 reason = f"two places look alike ({cands[0].confidence:.2f} and {cands[1].confidence:.2f})"
             else:

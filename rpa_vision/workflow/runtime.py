@@ -45,9 +45,11 @@ class SourceFrames:
 
 class LocatorAdapter:
     """Runs ``rpa_vision.locate.Locator`` for a replay query: the recorded target (with its
-    reference screenshot and anchors) and the most recent healed look, merged best first."""
+    reference screenshot and anchors) and up to ``max_looks`` healed looks (those seen on screens
+    most like the current one), candidates merged best first."""
 
-    def __init__(self, locator: Any = None) -> None:
+    def __init__(self, locator: Any = None, max_looks: int = 2) -> None:
+        self.max_looks = max_looks
         if locator is None:
             from rpa_vision.locate import Locator
 
@@ -66,8 +68,7 @@ class LocatorAdapter:
             q.window_box if q.window_box is not None and q.window_box.area > 0 else None,
             q.last_box if same_size else None, None, q.reference_scale,
         )]
-        if q.prototypes:
-            crop, box, shot = q.prototypes[-1]
+        for crop, box, shot in q.prototypes[: self.max_looks]:  # best first
             if box.area > 0 and crop.size:
                 specs.append(TargetSpec(crop, box, shot, text, (), None, box, None, frame.monitor.scale))
         return specs

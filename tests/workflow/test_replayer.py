@@ -84,12 +84,19 @@ def test_moved_window_heals_and_second_replay_is_confident(store: WorkflowStore)
 def test_app_closed_stops_without_clicking(store: WorkflowStore) -> None:
     _save(store, FakeApp())
     app = FakeApp(open=False)
-    r, perf, _ = _replayer(store, app)
+    r, perf, _ = _replayer(store, app, on_low_confidence="abort")
     rep = r.run()
     assert rep.status == "failed"
     assert "never reached" in rep.message
     assert perf.actions == []
     assert classify(rep.steps[0], None) is Outcome.SAFE_STOP
+    # in ask mode a person is asked (and can abort); still nothing is sent
+    decider = ScriptedDecisionProvider([Decision.abort("the application is closed")])
+    r, perf, _ = _replayer(store, app, decider)
+    rep = r.run()
+    assert rep.status == "aborted" and perf.actions == []
+    assert "not found" in decider.requests[0].reason and "does not look as recorded" in decider.requests[0].reason
+    assert decider.requests[0].candidates == ()
 
 
 def test_restyled_target_asks_and_stores_feedback(store: WorkflowStore) -> None:
@@ -237,7 +244,7 @@ def test_keyboard_first_step_waits_for_the_recorded_state(store: WorkflowStore) 
 def test_app_closing_midway_stops_before_the_next_click(store: WorkflowStore) -> None:
     _save(store, FakeApp(), ["one", "two", "plus"])
     app = FakeApp(offset=(100, 60))
-    r, perf, _ = _replayer(store, app)
+    r, perf, _ = _replayer(store, app, on_low_confidence="abort")
 
     def close_after_two(ev: ReplayEvent) -> None:
         if ev.kind == "step_finished" and ev.step_index == 1:

@@ -32,6 +32,8 @@ def _person(app: FakeApp):  # type: ignore[no-untyped-def]
     truth = {i: n for i, n in enumerate(PLAN) if isinstance(n, str)}
 
     def decide(req):  # type: ignore[no-untyped-def]
+        if not app.open:
+            return Decision.abort("the person sees no application")
         box = app.button_box(truth[req.step_index])
         if req.candidates and box.contains(req.candidates[0].box.center):
             return Decision.confirm()
@@ -78,6 +80,6 @@ def test_real_locator_app_closed_sends_nothing(home: Path, adapter) -> None:  # 
     store.save(wf, images)
     app = FakeApp(open=False)
     perf = AppPerformer(app)
-    rep = _run(store, app, adapter, perf)
-    assert rep.status == "failed" and perf.actions == []
+    rep = _run(store, app, adapter, perf)  # the person is asked and points at nothing: aborts
+    assert rep.status in ("failed", "aborted") and perf.actions == []
     assert classify(rep.steps[0], None) is Outcome.SAFE_STOP  # type: ignore[attr-defined]
