@@ -425,6 +425,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _replay_finished(self, report: Any) -> None:
         self._replaying = False
+        self._close_performer()
         self.last_report = report
         self.library.set_busy(False)
         self.replay_panel.finish(report.status, report.message)
@@ -440,6 +441,14 @@ class MainWindow(QMainWindow):
             self._notify(f"Replay {report.status}", f"{report.workflow}: {report.message}", error=True)
         self._refresh_matcher()
 
+    def _close_performer(self) -> None:
+        performer, self.performer = self.performer, None
+        if performer is not None:
+            try:
+                performer.close()
+            except RpaVisionError as exc:
+                log.warning("closing the input player: %s", exc)
+
     @Slot(object)
     def _report_saved(self, path: object) -> None:
         log.info("replay report written to %s", path)
@@ -447,6 +456,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _replay_failed(self, msg: str) -> None:
         self._replaying = False
+        self._close_performer()
         self.library.set_busy(False)
         self.replay_panel.finish("failed", msg)
         self._set_state("Idle")

@@ -139,20 +139,24 @@ def build_recording(name: str, settings: Settings, backends: Backends) -> Any:
 
 # --- replay ------------------------------------------------------------------------------------------
 class AppPerformer:
-    """Acts through the library's player, wrapped in the fail-safe, which the abort hotkey triggers."""
+    """Acts through the library's ``InputPerformer``: a ``SafePlayer`` under the ``FailSafe``, which
+    listens for the library's abort hotkeys itself and which the app's abort hotkey also triggers."""
 
-    def __init__(self, player: Any) -> None:
-        from rpa_vision.input import FailSafe, SafePlayer, perform
+    def __init__(self, player: Any, monitors: Sequence[Any], *, listen: bool) -> None:
+        from rpa_vision.workflow.runtime import InputPerformer
 
-        self.failsafe = FailSafe(None, player, poll_s=None)
-        self.player = SafePlayer(player, self.failsafe)
-        self._perform = perform
+        self.inner = InputPerformer(player=player, backend="pynput" if listen else "fake", monitors=monitors,
+                                    listen=listen)
+        self.failsafe = self.inner.failsafe
 
     def perform(self, action: Any) -> None:
-        self._perform(self.player, action)
+        self.inner.perform(action)
 
     def abort(self, reason: str) -> None:
         self.failsafe.trigger(reason)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def replay_config(settings: Settings, dry_run: bool) -> Any:
@@ -167,19 +171,22 @@ def build_replay(name: str, paths: Paths, settings: Settings, backends: Backends
                  dry_run: bool, on_performer: Callable[[AppPerformer], None] | None = None) -> Any:
     from rpa_vision.workflow.runtime import build_replayer
 
+    source = backends.make_source()
     performer = None
     if not dry_run:
-        if backends.player is not None:
-            player = backends.player()
-        else:
+        real = backends.player is None
+        if real:
             from rpa_vision.input import create_input_player
 
-            player = create_input_player("auto")
-        performer = AppPerformer(player)
+            player = create_input_player("pynput")
+        else:
+            player = backends.player()  # type: ignore[misc]
+        monitors = source.monitors() if callable(getattr(source, "monitors", None)) else ()
+        performer = AppPerformer(player, monitors, listen=real)
         if on_performer is not None:
             on_performer(performer)
     return build_replayer(name, paths, decider, config=replay_config(settings, dry_run), observer=observer,
-                          source=backends.make_source(), performer=performer, locator=backends.locator)
+                          source=source, performer=performer, locator=backends.locator)
 
 
 def finetune_status(paths: Paths) -> str:
