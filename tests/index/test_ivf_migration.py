@@ -81,7 +81,7 @@ def test_writes_during_background_migration_are_replayed(monkeypatch: pytest.Mon
     live = np.concatenate([ids[50:], new_ids])
     assert len(ix) == len(live)
     assert sorted(r.id for r in ix) == sorted(live.tolist())
-    np.testing.assert_allclose(ix.get(int(ids[60])).vector, vecs[1100], atol=1e-6)
+    np.testing.assert_allclose(ix.get(int(ids[60])).vector, vecs[1100], atol=1e-3)  # float16 lists
     res = ix.search(vecs[1100], 2, nprobe=ix.nlist)
     assert set(res.ids[0]) == {int(ids[60]), int(new_ids[100])}
     assert ix.search(vecs[:1], 1, nprobe=ix.nlist).ids[0, 0] != ids[0]  # removed stays removed

@@ -49,6 +49,9 @@ def test_round_trip_flat_and_ivf(tmp_path: Path, threshold: int) -> None:
     assert 5 not in back
     (new_id,) = back.add(clustered(1, D, seed=9), metas(1))
     assert new_id == 400  # ids are never reused, also across saves
+    back.remove([7])
+    back.update(8, clustered(1, D, seed=9)[0])
+    assert 7 not in back and back.search(clustered(1, D, seed=9), 2, nprobe=64).ids[0].tolist() == [8, 400]
 
 
 def test_adapted_index_keeps_base_vectors(tmp_path: Path) -> None:
