@@ -7,8 +7,8 @@ from typing import Any
 ICON_NAMES = ("new", "open", "save", "cut", "copy", "duplicate", "print", "find")
 
 
-def make_icon(name: str, size: int = 48) -> Any:
-    """A QIcon for ``name`` drawn at ``size`` pixels (Qt scales it for high-DPI)."""
+def make_icon(name: str, size: int = 48, ink: tuple[int, int, int] = (30, 30, 30)) -> Any:
+    """A QIcon for ``name`` drawn at ``size`` pixels with outlines in ``ink`` (light on dark themes)."""
     from PySide6.QtCore import QPointF, QRectF, Qt
     from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPen, QPixmap, QPolygonF
 
@@ -17,7 +17,7 @@ def make_icon(name: str, size: int = 48) -> Any:
     p = QPainter(pm)
     p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     s = size / 48.0
-    pen = QPen(QColor(30, 30, 30), max(1.0, 2.5 * s))
+    pen = QPen(QColor(*ink), max(1.0, 2.5 * s))
     p.setPen(pen)
 
     def rect(x: float, y: float, w: float, h: float) -> QRectF:
@@ -60,7 +60,7 @@ def make_icon(name: str, size: int = 48) -> Any:
     elif name == "find":  # a magnifying glass
         p.setBrush(QBrush(QColor(200, 240, 255)))
         p.drawEllipse(rect(6, 6, 24, 24))
-        p.setPen(QPen(QColor(30, 30, 30), 6 * s))
+        p.setPen(QPen(QColor(*ink), 6 * s))
         p.drawLine(QPointF(27 * s, 27 * s), QPointF(42 * s, 42 * s))
     else:
         p.end()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
     QButtonGroup,
@@ -176,8 +176,10 @@ class TestAppWindow(QMainWindow):
         tb.setMovable(False)
         tb.setIconSize(QSize(24, 24))
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+        text = self.palette().color(QPalette.ColorRole.WindowText)
+        ink = (text.red(), text.green(), text.blue())
         for name in ICON_NAMES:
-            act = QAction(make_icon(name), name.capitalize(), self)
+            act = QAction(make_icon(name, ink=ink), name.capitalize(), self)
             act.setObjectName(f"act_{name}")
             act.triggered.connect(lambda _=False, n=f"tool_{name}": self.log.emit("clicked", n))
             tb.addAction(act)
