@@ -90,11 +90,13 @@ def build_query(
 
 def frame_changed(a: Frame, b: Frame, *, threshold: int = 24, min_pixels: int = 12) -> bool:
     """Whether anything visible changed between two frames (a few pixels are enough)."""
-    if a.size_wh != b.size_wh:
+    if a.size_wh != b.size_wh or a.key != b.key:  # the sampled key differs: certainly changed
         return True
-    ga, gb = a.gray(), b.gray()
-    diff = cv2.absdiff(ga, gb)
-    return int(np.count_nonzero(diff > threshold)) >= min_pixels
+    pa, pb = a.pixels, b.pixels
+    if a.channels != b.channels or pa.shape != pb.shape:
+        pa, pb = a.bgr(), b.bgr()
+    diff = cv2.absdiff(pa, pb).reshape(pa.shape[0], -1)  # every channel value counts
+    return cv2.countNonZero(cv2.threshold(diff, threshold, 255, cv2.THRESH_BINARY)[1]) >= min_pixels
 
 
 def looks_same(a: np.ndarray, b: np.ndarray, threshold: float = 0.92) -> bool:
@@ -123,10 +125,10 @@ def looks_same_at(frame: Frame, box: Box, crop: np.ndarray, scale: tuple[float, 
     if th < 3 or tw < 3:
         return False
     pad = max(4.0, 0.25 * max(box.width, box.height))
-    x1, y1, x2, y2 = box.expand(pad).clip(frame.width, frame.height).as_int_tuple()
-    if x2 - x1 < tw or y2 - y1 < th:
+    area = box.expand(pad).clip(frame.width, frame.height)
+    if area.width < tw or area.height < th:
         return looks_same(tmpl, frame.crop(box), threshold)
-    region = frame.gray()[y1:y2, x1:x2]
+    region = cv2.cvtColor(frame.crop(area), cv2.COLOR_BGR2GRAY)
     g = cv2.cvtColor(tmpl, cv2.COLOR_BGR2GRAY) if tmpl.ndim == 3 else tmpl
     if float(g.std()) < 1.0:  # a flat crop: compare brightness instead
         return looks_same(tmpl, frame.crop(box), threshold)

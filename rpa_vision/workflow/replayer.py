@@ -66,7 +66,7 @@ class ReplayConfig:
     on_low_confidence: Policy = "ask"
     state_threshold: float = 0.92  # the screen is "as recorded" at or above this similarity
     state_timeout_s: float = 10.0
-    settle_s: float = 0.4  # the screen must stay unchanged this long before a mismatched state is judged
+    settle_s: float = 0.25  # the screen must stay unchanged this long before a mismatched state is judged
     decide_after_s: float = 2.0  # a settled screen with only unsure candidates goes to the decision after this
     poll_s: float = 0.1
     verify_timeout_s: float = 1.5
@@ -138,6 +138,7 @@ class Replayer:
         self.observer = observer
         self._cancel = threading.Event()
         self._images: dict[str, np.ndarray] = {}
+        self._image_lock = threading.Lock()
         self._vectors: dict[str, np.ndarray] = {}  # state vectors of healed looks' screenshots
         self._prev_ok = False  # the previous step succeeded in this replay (acted, verified where it could)
         self._layout = LayoutModel()  # where the targets found so far put the next one
@@ -166,15 +167,31 @@ class Replayer:
             raise _Stop("aborted", "cancelled")
 
     def _image(self, file: str) -> np.ndarray:
-        if file not in self._images:
-            self._images[file] = self.store.image(self.wf.name, file)
-        return self._images[file]
+        img = self._images.get(file)
+        if img is None:
+            with self._image_lock:  # the prefetch thread may be decoding it right now
+                img = self._images.get(file)
+                if img is None:
+                    img = self._images[file] = self.store.image(self.wf.name, file)
+        return img
+
+    def _prefetch(self) -> None:
+        """Decode the workflow's images in the background (PNG decoding of screenshots is slow)."""
+        for step in self.wf.steps:
+            for f in step.files():
+                if self._cancel.is_set():
+                    return
+                try:
+                    self._image(f)
+                except RpaVisionError:
+                    return  # the step that needs it reports the problem
 
     # the run ------------------------------------------------------------------------------------
     def run(self) -> ReplayReport:
         report = ReplayReport(self.wf.name, dry_run=self.config.dry_run)
         t0 = time.perf_counter()
         self._emit("started", workflow=self.wf.name, dry_run=self.config.dry_run)
+        threading.Thread(target=self._prefetch, name="rpa-vision-replay-prefetch", daemon=True).start()
         if not self.wf.steps:
             report.status, report.message = "failed", "the workflow has no steps"
         for step in self.wf.steps:
