@@ -53,7 +53,7 @@ class BuiltinConfig:
     fine_grid: int = 8
     coarse_grid: int = 3
     content_canonical: int = 32
-    content_grid: int = 4
+    content_grid: int = 5
     orientations: int = 6
     ink_grid: int = 6
     aspect_bins: int = 11
@@ -64,7 +64,7 @@ class BuiltinConfig:
     w_fine: float = 1.0
     w_coarse: float = 0.6
     w_global: float = 0.3
-    w_content: float = 0.8
+    w_content: float = 1.2
     w_content_shape: float = 0.3
     w_ink: float = 0.6
     w_aspect: float = 0.45
@@ -103,6 +103,8 @@ class BuiltinConfig:
                 + self.aspect_bins + 2 + self.ink_grid ** 2 + self.aspect_bins + _COLOUR_DIM)
 
 
+_DETECT_HEIGHT = 32  # content is looked for on a copy of this height ...
+_DETECT_MAX_WIDTH = 192  # ... and at most this wide
 _COLOUR_EDGES = (12.0, 40.0, 90.0)  # chroma (0-255) bin edges
 _COLOUR_DIM = len(_COLOUR_EDGES) + 2  # histogram + mean chroma
 
@@ -243,33 +245,54 @@ class BuiltinEncoder(Encoder):
             pooled = pooled / (mag.mean(axis=1)[:, None, None] + 1.0)
         return np.power(pooled, c.gamma)
 
-    def _content_boxes(self, mag: np.ndarray, sizes: np.ndarray) -> list[tuple[int, int, int, int]]:
-        """Per crop, the box (original pixels) around its content: the connected groups of strong
-        edges that neither touch the crop's border (neighbours, cut-off parts) nor span most of
-        it (frames, separators). The whole crop when nothing qualifies."""
-        n, s = mag.shape[0], mag.shape[1]
-        thr = np.maximum(0.25 * mag.reshape(n, -1).max(axis=1), 6.0)[:, None, None]
-        strong = (mag > thr).astype(np.uint8)
-        span = 0.75 * s
-        boxes = []
-        for i in range(n):
-            h, w = int(sizes[i, 0]), int(sizes[i, 1])
-            count, _, stats, _ = cv2.connectedComponentsWithStats(strong[i], connectivity=8)
-            st = stats[1:count]
-            x0, y0, cw, ch, area = st[:, 0], st[:, 1], st[:, 2], st[:, 3], st[:, 4]
-            keep = ((x0 > 0) & (y0 > 0) & (x0 + cw < s) & (y0 + ch < s) & (cw < span) & (ch < span) & (area >= 2))
-            if not keep.any():
-                boxes.append((0, 0, w, h))
-                continue
-            k = st[keep]
-            cx0, cy0 = int(k[:, 0].min()), int(k[:, 1].min())
-            cx1, cy1 = int((k[:, 0] + k[:, 2]).max()), int((k[:, 1] + k[:, 3]).max())
-            bx0 = max(0, int(np.floor((cx0 - 1) * w / s)))
-            bx1 = min(w, int(np.ceil((cx1 + 1) * w / s)))
-            by0 = max(0, int(np.floor((cy0 - 1) * h / s)))
-            by1 = min(h, int(np.ceil((cy1 + 1) * h / s)))
-            boxes.append((bx0, by0, max(bx1, bx0 + 1), max(by1, by0 + 1)))
-        return boxes
+    @staticmethod
+    def _content_box(crop: np.ndarray) -> tuple[int, int, int, int]:
+        """The box (crop pixels) around a crop's content.
+
+        Looked for on a copy resized to a fixed height (aspect kept, width capped), so the
+        answer does not depend on the crop's scale: strong edges, minus rows and columns that
+        are edge across most of the crop (frames, separators), grouped into connected
+        components; rings around the whole crop (what is left of a frame) and components lying
+        entirely in a band along the border (frame corners, neighbours cut by the crop) are
+        dropped. The whole crop when nothing is left.
+        """
+        h, w = crop.shape[:2]
+        dh = _DETECT_HEIGHT
+        dw = int(min(_DETECT_MAX_WIDTH, max(8, round(dh * w / h))))
+        img = cv2.resize(crop, (dw, dh), interpolation=cv2.INTER_AREA if h > dh else cv2.INTER_LINEAR)
+        img = cv2.GaussianBlur(img.astype(np.float32), (3, 3), 0.85)
+        gx = cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=1)
+        gy = cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=1)
+        mag = np.sqrt(gx * gx + gy * gy).max(axis=2)
+        strong = mag > max(0.2 * float(mag.max()), 6.0)
+        # frame lines: rows/columns that are edge across most of the crop, near its border only
+        # (the dense middle rows of a tightly cropped label are not lines)
+        ry = np.arange(dh)
+        near_y = (ry < 0.3 * dh) | (ry >= 0.7 * dh)
+        rx = np.arange(dw)
+        near_x = (rx < min(0.3 * dw, 0.5 * dh)) | (rx >= dw - min(0.3 * dw, 0.5 * dh))
+        line_rows = (strong.mean(axis=1) > 0.6) & near_y
+        line_cols = (strong.mean(axis=0) > 0.6) & near_x
+        strong &= ~line_rows[:, None]
+        strong &= ~line_cols[None, :]
+        count, _, st, _ = cv2.connectedComponentsWithStats(strong.astype(np.uint8), connectivity=8)
+        st = st[1:count]
+        x0, y0, cw, ch, area = st[:, 0], st[:, 1], st[:, 2], st[:, 3], st[:, 4]
+        band_h = max(2.0, 0.18 * dh)
+        band_w = min(max(2.0, 0.06 * dw), band_h)
+        in_band = (x0 + cw <= band_w) | (x0 >= dw - band_w) | (y0 + ch <= band_h) | (y0 >= dh - band_h)
+        ring = (cw > 0.85 * dw) & (ch > 0.85 * dh)
+        keep = (area >= 2) & ~ring & ~in_band
+        if not keep.any():
+            return (0, 0, w, h)
+        k = st[keep]
+        cx0, cy0 = int(k[:, 0].min()), int(k[:, 1].min())
+        cx1, cy1 = int((k[:, 0] + k[:, 2]).max()), int((k[:, 1] + k[:, 3]).max())
+        bx0 = max(0, int(np.floor((cx0 - 1) * w / dw)))
+        bx1 = min(w, int(np.ceil((cx1 + 1) * w / dw)))
+        by0 = max(0, int(np.floor((cy0 - 1) * h / dh)))
+        by1 = min(h, int(np.ceil((cy1 + 1) * h / dh)))
+        return (bx0, by0, max(bx1, bx0 + 1), max(by1, by0 + 1))
 
     def _soft_bins(self, log_ratio: np.ndarray) -> np.ndarray:
         d = (np.clip(log_ratio, -2.4, 2.4)[:, None] - self._aspect_centres[None, :]) / self._aspect_sigma
@@ -288,7 +311,7 @@ class BuiltinEncoder(Encoder):
         glob = pooled[:, nf + nc:].reshape(n, -1)
 
         # the content view: the crop's content (label, glyph) without its frame, re-canonicalised
-        boxes = self._content_boxes(mag.reshape(n, s, s), sizes)
+        boxes = [self._content_box(im) for im in images]
         inner = [im[y0:y1, x0:x1] for im, (x0, y0, x1, y1) in zip(images, boxes, strict=True)]
         _, cmag, cang = self._gradients(self._canonical(inner, c.content_canonical))
         content = self._hog(cmag, cang, self._content_pool, None)
