@@ -454,8 +454,10 @@ class PrototypeIndex:
     def stats(self) -> dict[str, Any]:
         with self._lock.read():
             n = self._meta.count
-            vec_bytes = n * self.dim * 4
-            overhead = n * (16 if self._kind == "flat" else 48) + self._nlist * self.dim * 4
+            # flat: float32 vectors + float16 prefilter; ivf: float16 or float32 lists (+ growth slack)
+            per_dim = 6 if self._kind == "flat" else (2 if self.config.ivf_storage == "float16" else 4)
+            vec_bytes = n * self.dim * per_dim
+            overhead = n * (32 if self._kind == "flat" else 56) + self._nlist * self.dim * 4
             base_bytes = 0 if self._base is None else self._base.nbytes
             return {
                 "size": n, "type": self._kind, "dim": self.dim, "nlist": self._nlist, "nprobe": self.nprobe,
