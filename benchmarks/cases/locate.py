@@ -84,6 +84,24 @@ def xcalc_cases(server: Any) -> Iterator[Case]:
         yield Case("xcalc/absent", f"key{i}", ref, ref_keys[i], other, None)
 
 
+def suite_cases(limit_per_pair: int = 12) -> Iterator[Case]:
+    """The perturbation suite (``data/suite``): clickable elements of each base screen sought on
+    its perturbed screens (absent when the perturbed screen lacks them)."""
+    from benchmarks.suite.load import load_suite
+
+    try:
+        suite = load_suite()
+    except (OSError, ValueError, KeyError) as exc:  # no suite in this checkout
+        del exc
+        return
+    for ref, other in suite.pairs():
+        picked = [e for e in ref.clickable if e.box.width >= 6 and e.box.height >= 6][:limit_per_pair]
+        for el in picked:
+            twin = other.element(el.id)
+            yield Case(f"suite/{other.perturbation}", el.id, ref.image, el.box, other.image,
+                       twin.box if twin is not None else None)
+
+
 def _xvfb() -> Any:
     from rpa_vision.testbed import Xvfb, xvfb_available
 
@@ -94,6 +112,7 @@ def _xvfb() -> Any:
 
 def calibration_cases(quick: bool = False) -> list[Case]:
     cases = list(synthetic_cases(seed=0))
+    cases += list(suite_cases(4 if quick else 12))
     if not quick:
         cases += list(synthetic_cases(seed=1, elements=("cb_hints", "cb_logging", "key_2", "key_9", "btn_cancel",
                                                         "btn_help", "field_name")))
@@ -148,3 +167,23 @@ def accuracy(ctx: BenchContext) -> None:
         ctx.value(f"wrong_confident/{group}", row["wrong_confident"], "ratio",
                   target="== 0" if group == "all" else None, extra={"n": row["n"]})
     ctx.value("auto_rate/all", table["all"]["auto_rate"], "ratio")
+
+
+def refit(quick: bool = False) -> tuple[float, float, float, float]:
+    """Refit ``LocatorConfig.calibration`` on the calibration set (with and without OCR)."""
+    from rpa_vision.locate import Locator, LocatorConfig, fit_logistic
+    from rpa_vision.locate.evaluation import calibration_rows
+
+    cases = calibration_cases(quick)
+    feats, labels = [], []
+    for use_ocr in (True, False):
+        X, y = calibration_rows(run_cases(Locator(config=LocatorConfig(use_ocr=use_ocr)), cases))
+        feats.append(X)
+        labels.append(y)
+    return fit_logistic(np.vstack(feats), np.concatenate(labels))
+
+
+if __name__ == "__main__":  # python -m benchmarks.cases.locate: print refitted calibration parameters
+    import sys
+
+    print(refit(quick="--quick" in sys.argv))

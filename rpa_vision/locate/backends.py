@@ -133,19 +133,16 @@ def _canon(s: str) -> str:
 
 
 def text_similarity(a: str, b: str) -> float:
-    """Similarity of two short texts in [0, 1] (1 = same after case/space normalisation)."""
+    """Similarity of two short texts in [0, 1] (``rpa_vision.embedding.text`` when present, else
+    a normalised edit ratio after case/space normalisation)."""
     try:
-        from rpa_vision.embedding.text import text_similarity as project_similarity
+        from rpa_vision.embedding import text as project_text
     except ImportError:
-        project_similarity = None
-    if project_similarity is not None:
-        return float(min(1.0, max(0.0, project_similarity(a, b))))
-    x, y = _canon(a), _canon(b)
-    if not x and not y:
-        return 1.0
-    if not x or not y:
-        return 0.0
-    return float(difflib.SequenceMatcher(None, x, y).ratio())
+        x, y = _canon(a), _canon(b)
+        if not x or not y:
+            return 0.0
+        return float(difflib.SequenceMatcher(None, x, y).ratio())
+    return float(min(1.0, max(0.0, project_text.text_similarity(a, b))))
 
 
 def roi_propose(roi: Any, frame: Any) -> list[object]:

@@ -139,4 +139,14 @@ def context_similarity(
     mask &= resize_to(valid, w, h)
     if int(mask.sum()) < 16:
         return 0.0
-    return ncc(a, b, mask)
+    whole = ncc(a, b, mask)
+    # Each side on its own too: a look-alike differs on one side (its label), a restyle on all.
+    sides = []
+    for sl in ((slice(None), slice(0, max(1, ix1))), (slice(None), slice(min(w - 1, ix2), None)),
+               (slice(0, max(1, iy1)), slice(None)), (slice(min(h - 1, iy2), None), slice(None))):
+        m = mask[sl]
+        if int(m.sum()) >= 16:
+            sides.append(ncc(a[sl], b[sl], m))
+    if not sides:
+        return whole
+    return 0.5 * (whole + min(sides))

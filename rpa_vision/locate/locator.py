@@ -53,6 +53,25 @@ _TEXT_MATCH = 0.8  # a read text this similar to the target's ends the OCR searc
 _INNER = 0.15  # the inside of an element: this fraction trimmed from each side
 
 
+def _interleave(props: list[Proposal], limit: int) -> list[Proposal]:
+    """Template peaks rank by rank across scales (so no scale crowds out the others) up to
+    ``limit``, plus every region and predicted proposal."""
+    by_scale: dict[float, list[Proposal]] = {}
+    rest = []
+    for p in props:
+        if p.source == "template":
+            by_scale.setdefault(p.scale, []).append(p)
+        else:
+            rest.append(p)
+    lists = [sorted(v, key=lambda p: -p.prior) for v in by_scale.values()]
+    out: list[Proposal] = []
+    rank = 0
+    while len(out) < limit and any(rank < len(v) for v in lists):
+        out.extend(v[rank] for v in lists if rank < len(v))
+        rank += 1
+    return out[:limit] + rest
+
+
 @dataclass
 class _Screen:
     frame: Frame | None
@@ -81,7 +100,13 @@ class _Cand:
 
 
 class Locator:
-    """Finds targets on screens. Thread-safe: shared caches are locked, the rest is per call."""
+    """Finds targets on screens. Thread-safe: shared caches are locked, the rest is per call.
+
+    ``encoder``: anything with ``embed(list_of_bgr)`` (default: the builtin encoder); ``roi``: an
+    ``rpa_vision.roi.ROIOptimizer`` whose regions are proposals for ``Frame`` screens (default:
+    contour proposals); ``ocr``: anything with ``read(list_of_bgr) -> list[str]`` (default: the
+    installed OCR, unless ``config.use_ocr`` is off); ``adapter``: maps base embeddings to adapted
+    ones (``set_adapter`` swaps it atomically)."""
 
     def __init__(
         self,
@@ -98,7 +123,6 @@ class Locator:
         self._roi = roi
         self._ocr = ocr
         self._ocr_resolved = ocr is not None
-        self._roi_resolved = roi is not None
         self._adapter = adapter
         self._adapter_gen = 0
         self._lock = threading.RLock()
@@ -131,16 +155,9 @@ class Locator:
             return self._ocr
 
     def _get_roi(self) -> Any:
-        with self._lock:
-            if not self._roi_resolved:
-                try:
-                    from rpa_vision.roi import ROIOptimizer
-
-                    self._roi = ROIOptimizer()
-                except ImportError:
-                    self._roi = None
-                self._roi_resolved = True
-            return self._roi
+        """The ROI optimizer handed in (share the one whose per-frame cache the rest of the app
+        fills), else ``None``: contour proposals, which cost a few ms per new frame."""
+        return self._roi
 
     def stats(self) -> dict[str, float]:
         with self._lock:
@@ -341,8 +358,7 @@ class Locator:
         props = self._proposals(target, scr, scales)
         # 1. pool, score cheaply by exact appearance, suppress
         t_aspect = target.crop.shape[1] / target.crop.shape[0]
-        props.sort(key=lambda p: -p.prior)
-        cands = [_Cand(p.box, p.scale, p.source) for p in props[: 2 * cfg.max_candidates]]
+        cands = [_Cand(p.box, p.scale, p.source) for p in _interleave(props, 2 * cfg.max_candidates)]
         for c in cands:
             self._cheap(target, scr, c, t_aspect)
         # near-duplicates only: a slightly-off box at the right scale must survive until refined

@@ -191,3 +191,13 @@ def test_bad_arguments() -> None:
         loc.locate("btn_ok", screen)  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         loc.locate(target_of("btn_ok"), np.zeros((0, 5, 3), np.uint8))
+
+
+def test_roi_optimizer_regions_as_proposals() -> None:
+    from rpa_vision.locate import Locator
+    from rpa_vision.roi import ROIOptimizer
+
+    screen, truth = scene("restyle")
+    loc = Locator(roi=ROIOptimizer(), config=LocatorConfig(use_ocr=False))
+    top = loc.locate(target_of("field_email"), Frame.from_array(screen))[0]
+    assert hit(top.box, truth["field_email"])
