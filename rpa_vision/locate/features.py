@@ -144,9 +144,9 @@ def context_similarity(
     sides = []
     for sl in ((slice(None), slice(0, max(1, ix1))), (slice(None), slice(min(w - 1, ix2), None)),
                (slice(0, max(1, iy1)), slice(None)), (slice(min(h - 1, iy2), None), slice(None))):
-        m = mask[sl]
-        if int(m.sum()) >= 16:
-            sides.append(ncc(a[sl], b[sl], m))
+        side_mask = mask[sl]
+        if int(side_mask.sum()) >= 16:
+            sides.append(ncc(a[sl], b[sl], side_mask))
     if not sides:
         return whole
     return 0.5 * (whole + min(sides))
