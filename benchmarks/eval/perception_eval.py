@@ -1,0 +1,137 @@
+"""ROI recall, state recognition and builtin-encoder invariance on the suite.
+
+Each function returns a plain dict (JSON-ready). When the library package it measures cannot be
+imported it returns ``{"available": False, "reason": ...}`` rather than a made-up figure.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from benchmarks.suite.load import Suite, SuiteScreen
+from rpa_vision.core.frame import Frame
+from rpa_vision.core.geometry import Box
+
+INVARIANCE_PERTURBATIONS = ("theme", "scale")
+
+
+def _unavailable(exc: BaseException) -> dict[str, Any]:
+    return {"available": False, "reason": f"{type(exc).__name__}: {exc}"}
+
+
+def recall(truth: Sequence[Box], proposals: Sequence[Box], iou: float = 0.5) -> tuple[int, int]:
+    """(recalled, total): truth boxes with some proposal at IoU >= ``iou``."""
+    hit = sum(1 for t in truth if any(t.iou(p) >= iou for p in proposals))
+    return hit, len(truth)
+
+
+def roi_recall(suite: Suite, screens: Sequence[SuiteScreen] | None = None, iou: float = 0.5) -> dict[str, Any]:
+    """Share of ground-truth elements (clickable ones, and all) matched by an ROI proposal."""
+    try:
+        from rpa_vision.roi import ROIOptimizer
+    except ImportError as exc:
+        return _unavailable(exc)
+    per_screen: dict[str, dict[str, Any]] = {}
+    tot: dict[str, int] = defaultdict(int)
+    by_pert: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for s in screens if screens is not None else list(suite):
+        opt = ROIOptimizer()
+        t0 = time.perf_counter()
+        regions = opt.propose(Frame.from_array(s.image, "BGR")).regions
+        ms = (time.perf_counter() - t0) * 1000.0
+        boxes = [r.box for r in regions]
+        hc, nc = recall([e.box for e in s.clickable], boxes, iou)
+        ha, na = recall([e.box for e in s.elements], boxes, iou)
+        per_screen[s.config] = {"clickable_recall": hc / max(1, nc), "all_recall": ha / max(1, na),
+                                "clickable": nc, "proposals": len(boxes), "ms": ms}
+        tot["hc"] += hc
+        tot["nc"] += nc
+        tot["ha"] += ha
+        tot["na"] += na
+        by_pert[s.perturbation][0] += hc
+        by_pert[s.perturbation][1] += nc
+    return {
+        "available": True, "iou": iou,
+        "clickable_recall": tot["hc"] / max(1, tot["nc"]), "all_recall": tot["ha"] / max(1, tot["na"]),
+        "by_perturbation": {k: v[0] / max(1, v[1]) for k, v in by_pert.items()},
+        "screens": per_screen,
+    }
+
+
+def state_recognition(suite: Suite, encoder_name: str = "builtin") -> dict[str, Any]:
+    """Base screen of each state = its prototype; every other screen is recognised top-1 through
+    ``Perceiver`` state vectors in a ``PrototypeIndex`` queried with ``Matcher``."""
+    try:
+        from rpa_vision.embedding import create_encoder
+        from rpa_vision.index import Matcher, PrototypeIndex, Provenance
+        from rpa_vision.perception import Perceiver
+    except ImportError as exc:
+        return _unavailable(exc)
+    encoder = create_encoder(encoder_name)
+    perceiver = Perceiver(encoder)
+    states = suite.states
+    refs = [s for s in suite if s.perturbation == "base"]
+    vecs = np.stack([perceiver.perceive(s.frame()).state_vector for s in refs]).astype(np.float32)
+    base = Provenance.from_encoder(encoder)
+    index = PrototypeIndex(Provenance(f"{base.encoder}+state", int(vecs.shape[1]), base.weights))
+    index.add(vecs, [{"workflow": "suite", "step": states.index(s.state), "label": s.state} for s in refs])
+    matcher = Matcher(index)
+    rows: list[dict[str, Any]] = []
+    times = []
+    for s in suite:
+        if s.perturbation == "base":
+            continue
+        t0 = time.perf_counter()
+        vec = perceiver.perceive(s.frame()).state_vector
+        matches = matcher.match(vec, k=1)
+        times.append((time.perf_counter() - t0) * 1000.0)
+        got = states[matches[0].step] if matches else None
+        rows.append({"config": s.config, "state": s.state, "predicted": got, "perturbation": s.perturbation,
+                     "confidence": float(matches[0].confidence) if matches else 0.0})
+    correct = sum(r["predicted"] == r["state"] for r in rows)
+    per_pert: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in rows:
+        key = str(r["perturbation"])
+        per_pert[key][0] += int(r["predicted"] == r["state"])
+        per_pert[key][1] += 1
+    return {
+        "available": True, "encoder": encoder_name, "states": states, "queries": len(rows),
+        "top1": correct / max(1, len(rows)), "by_perturbation": {k: v[0] / v[1] for k, v in per_pert.items()},
+        "median_ms": statistics.median(times) if times else None, "rows": rows,
+    }
+
+
+def encoder_invariance(suite: Suite, encoder_name: str = "builtin",
+                       perturbations: Sequence[str] = INVARIANCE_PERTURBATIONS) -> dict[str, Any]:
+    """Each element of a perturbed (dark / rescaled) screen must retrieve its own base-screen crop
+    top-1 among all elements of the base screen (cosine of ``create_encoder(name)`` embeddings)."""
+    try:
+        from rpa_vision.embedding import create_encoder
+    except ImportError as exc:
+        return _unavailable(exc)
+    encoder = create_encoder(encoder_name)
+    out: dict[str, Any] = {"available": True, "encoder": encoder_name, "pairs": {}}
+    total = [0, 0]
+    for pert in perturbations:
+        for ref, other in suite.pairs(pert):
+            ids = [e.id for e in ref.elements if other.element(e.id) is not None]
+            if len(ids) < 2:
+                continue
+            gallery = encoder.embed([ref.crop(ref.element(i)) for i in ids])  # type: ignore[arg-type]
+            queries = encoder.embed([other.crop(other.element(i)) for i in ids])  # type: ignore[arg-type]
+            top = np.argmax(queries @ gallery.T, axis=1)
+            ok = int(np.sum(top == np.arange(len(ids))))
+            confused = [(ids[i], ids[int(j)]) for i, j in enumerate(top) if i != j]
+            out["pairs"][f"{ref.config}->{other.config}"] = {"perturbation": pert, "top1": ok / len(ids),
+                                                             "n": len(ids), "confused": confused[:10]}
+            total[0] += ok
+            total[1] += len(ids)
+    out["top1"] = total[0] / max(1, total[1])
+    out["n"] = total[1]
+    return out
