@@ -70,7 +70,7 @@ class ReplayConfig:
     decide_after_s: float = 2.0  # a settled screen with only unsure candidates goes to the decision after this
     poll_s: float = 0.1
     verify_timeout_s: float = 1.5
-    retry: bool = True
+    retry: bool = False  # click again once when nothing changed (off: a slow app would get a double click)
     heal: bool = True
     dry_run: bool = False
     top_k: int = 5

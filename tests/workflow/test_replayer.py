@@ -213,6 +213,10 @@ def test_click_that_changes_nothing_is_retried_once_and_flagged(store: WorkflowS
     app = FakeApp(ignore_clicks=True)
     r, perf, _ = _replayer(store, app)
     rep = r.run()
+    assert len(perf.actions) == 1  # by default only flagged: a slow application must not get two clicks
+    assert rep.steps[0].verified is False and "did not change" in rep.steps[0].message
+    r, perf, _ = _replayer(store, FakeApp(ignore_clicks=True), retry=True)
+    rep = r.run()
     assert len(perf.actions) == 2
     assert rep.steps[0].verified is False and "did not change" in rep.steps[0].message
 
