@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from rpa_vision.core.geometry import Box
@@ -14,6 +14,8 @@ from ui.qt_images import bgr_to_qimage, draw_boxes
 
 
 class LiveView(QWidget):
+    resized = Signal(int, int)  # the drawing area in device pixels (previews are made this size)
+
     """Paints a preview image of the screen and, when ``show_regions``, the candidate UI regions.
 
     ``set_frame(preview, full_size_wh, regions)``: ``preview`` is a (usually downscaled) BGR copy
@@ -26,6 +28,7 @@ class LiveView(QWidget):
         self.setMinimumSize(320, 180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._image: QImage | None = None
+        self._buffer: np.ndarray | None = None
         self._full_wh: tuple[int, int] = (0, 0)
         self._regions: tuple[Box, ...] = ()
         self._highlight: tuple[Box, ...] = ()
@@ -36,13 +39,25 @@ class LiveView(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(640, 360)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        dpr = self.devicePixelRatioF()
+        self.resized.emit(int(self.width() * dpr), int(self.height() * dpr))
+
     def set_message(self, text: str) -> None:
         self.message = text
         if self._image is None:
             self.update()
 
-    def set_frame(self, preview: np.ndarray, full_size_wh: tuple[int, int], regions: Sequence[Box] = ()) -> None:
-        self._image = bgr_to_qimage(preview)
+    def set_frame(self, preview: np.ndarray, full_size_wh: tuple[int, int], regions: Sequence[Box] = (),
+                  *, rgb: bool = False) -> None:
+        """Show ``preview`` (BGR, or contiguous RGB when ``rgb``: wrapped without a copy)."""
+        if rgb and preview.ndim == 3 and preview.shape[2] == 3 and preview.flags.c_contiguous:
+            h, w = preview.shape[:2]
+            self._buffer = preview  # the QImage points into it
+            self._image = QImage(preview.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+        else:
+            self._image = bgr_to_qimage(preview)
         self._full_wh = (int(full_size_wh[0]), int(full_size_wh[1]))
         self._regions = tuple(regions)
         self.frames_shown += 1
@@ -82,7 +97,9 @@ class LiveView(QWidget):
                 p.drawText(self.rect(), int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self.message)
                 return
             target = self.image_rect()
-            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            dpr = self.devicePixelRatioF()
+            exact = abs(target.width() * dpr - self._image.width()) <= 2  # the worker made it this size
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, not exact)
             p.drawImage(target, self._image)  # Qt maps logical -> device pixels (HiDPI)
             scale = target.width() / self._full_wh[0]
             off = (target.left(), target.top())

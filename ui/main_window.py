@@ -179,6 +179,7 @@ class MainWindow(QMainWindow):
             self.hotkeys.start()
 
         self.watch = self._make_watch()
+        self.live_view.resized.connect(self._live_view_resized)
         self.watch_action.setChecked(self.backends.watch)
         self.watch_action.toggled.connect(self.set_watching)
 
@@ -206,6 +207,7 @@ class MainWindow(QMainWindow):
         w = WatchWorker(self.backends.make_source, self.matcher, rate_hz=self.settings.capture_rate_hz,
                         encoder_factory=lambda: self.backends.make_encoder(self.settings.encoder, self.paths.home),
                         parent=self)
+        w.preview_max_wh = (max(64, self.live_view.width()), max(36, self.live_view.height()))
         w.preview.connect(self._on_preview)
         w.matched.connect(self._on_match)
         w.status.connect(self.show_message)
@@ -245,9 +247,13 @@ class MainWindow(QMainWindow):
             self.watch.stop()
             self.live_view.set_message("Not watching the screen.")
 
+    @Slot(int, int)
+    def _live_view_resized(self, w: int, h: int) -> None:
+        self.watch.preview_max_wh = (max(64, w), max(36, h))
+
     @Slot(object)
     def _on_preview(self, p: Preview) -> None:
-        self.live_view.set_frame(p.image, p.full_wh, p.regions)
+        self.live_view.set_frame(p.image, p.full_wh, p.regions, rgb=True)
 
     @Slot(object)
     def _on_match(self, result: MatchResult) -> None:

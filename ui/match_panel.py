@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QListWidget, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QListWidget, QVBoxLayout, QWidget
 
 from ui.matching import MatchResult
+from ui.meter import Meter
 
 
 class MatchPanel(QGroupBox):
@@ -12,10 +13,7 @@ class MatchPanel(QGroupBox):
         super().__init__("Current state", parent)
         self.best_label = QLabel("No match yet.", self)
         self.best_label.setWordWrap(True)
-        self.confidence_bar = QProgressBar(self)
-        self.confidence_bar.setRange(0, 100)
-        self.confidence_bar.setValue(0)
-        self.confidence_bar.setFormat("confidence %v%")
+        self.confidence_bar = Meter(self, fmt="confidence {value}%")
         self.margin_label = QLabel("-", self)
         self.alternatives = QListWidget(self)
         self.alternatives.setMaximumHeight(80)
@@ -31,7 +29,7 @@ class MatchPanel(QGroupBox):
 
     def show_unavailable(self, why: str) -> None:
         self.best_label.setText(f"State matching is not available: {why}")
-        self.confidence_bar.setValue(0)
+        self.confidence_bar.set_value(0)
         self.margin_label.setText("-")
         self.alternatives.clear()
 
@@ -42,12 +40,12 @@ class MatchPanel(QGroupBox):
         if best is None:
             self.best_label.setText("The library has no recorded screens to compare with."
                                     if result.prototypes == 0 else "No recorded step looks like this screen.")
-            self.confidence_bar.setValue(0)
+            self.confidence_bar.set_value(0)
             self.margin_label.setText("-")
             return
         self.best_label.setText(f"<b>{best.workflow}</b>: step {best.step_index + 1} of {best.step_count}"
                                 + (f" ({best.description})" if best.description else ""))
-        self.confidence_bar.setValue(int(round(best.confidence * 100)))
+        self.confidence_bar.set_value(int(round(best.confidence * 100)))
         self.margin_label.setText(f"{result.margin:.2f}")
         for m in result.matches[1:4]:
             self.alternatives.addItem(f"{m.workflow}: step {m.step_index + 1} of {m.step_count}  "

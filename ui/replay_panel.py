@@ -9,13 +9,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
+
+from ui.meter import Meter
 
 COLUMNS = ("#", "Step", "Confidence", "Decision", "Healed", "Result")
 
@@ -24,9 +25,7 @@ class ReplayPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.title = QLabel("No replay yet.", self)
-        self.progress = QProgressBar(self)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
+        self.progress = Meter(self, maximum=1)
         self.stop_button = QPushButton("Stop replay", self)
         self.stop_button.setEnabled(False)
         self.table = QTableWidget(0, len(COLUMNS), self)
@@ -60,8 +59,8 @@ class ReplayPanel(QWidget):
     def begin(self, workflow: str, steps: int, dry_run: bool = False) -> None:
         self.status = "running"
         self.title.setText(f"Replaying <b>{workflow}</b>" + (" (dry run)" if dry_run else "") + f": 0 of {steps}")
-        self.progress.setRange(0, max(1, steps))
-        self.progress.setValue(0)
+        self.progress.set_range(max(1, steps))
+        self.progress.set_value(0)
         self.table.setRowCount(steps)
         for r in range(steps):
             self._cell(r, 0, str(r + 1))
@@ -97,7 +96,7 @@ class ReplayPanel(QWidget):
                 self._cell(i, 3, str(data.get("decision", "")))
             msg = "ok" if ok else ("failed: " + str(data.get("message", ""))).rstrip(": ")
             self._cell(i, 5, msg, QColor(40, 150, 70) if ok else QColor(200, 50, 50))
-            self.progress.setValue(i + 1)
+            self.progress.set_value(i + 1)
 
     def finish(self, status: str, message: str = "") -> None:
         self.status = status

@@ -29,7 +29,10 @@ PREVIEW_MAX_WH = (1280, 720)
 
 @dataclass(frozen=True)
 class Preview:
-    """A downscaled copy of a frame for the live view, with the regions found on it (frame pixels)."""
+    """A downscaled copy of a frame for the live view, with the regions found on it (frame pixels).
+
+    ``image`` is contiguous RGB, prepared on the watch thread so the GUI only wraps it.
+    """
 
     image: np.ndarray
     full_wh: tuple[int, int]
@@ -71,6 +74,7 @@ class WatchWorker(QObject):
         self._lock = threading.Lock()
         self._stats = WatchStats()
         self.perceiver: Any = None
+        self.preview_max_wh = PREVIEW_MAX_WH  # the live view's size in device pixels
 
     # control ------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -101,16 +105,13 @@ class WatchWorker(QObject):
             loop.rate_hz = float(rate_hz)
 
     def stats(self) -> WatchStats:
+        """A snapshot; never waits for perception (the perceiver's own statistics are read on the
+        watch thread after each frame, since reading them may wait for a running proposal)."""
         with self._lock:
             st = WatchStats(**vars(self._stats))
         loop = self._loop
         if loop is not None:
             st.capture = loop.stats()
-        if self.perceiver is not None:
-            try:
-                st.perceiver = self.perceiver.stats()
-            except RpaVisionError as exc:  # stats are best effort, but say why they are missing
-                st.perceiver = {"error": str(exc)}
         st.index_size = self.matcher.size
         return st
 
@@ -183,9 +184,9 @@ class WatchWorker(QObject):
             screen = self.perceiver.perceive(frame, cf.dirty)
             regions = tuple(r.box for r in screen.regions)
             known["perceiver:" + str(getattr(self.perceiver.encoder, "name", "?"))] = screen.state_vector
-            self._set(timings_ms=dict(screen.timings_ms))
-        img, _ = shrink(frame.bgr(), *PREVIEW_MAX_WH)
-        self.preview.emit(Preview(np.ascontiguousarray(img), frame.size_wh, regions, cf.seq))
+            self._set(timings_ms=dict(screen.timings_ms), perceiver=self.perceiver.stats())
+        img, _ = shrink(frame.bgr(), *self.preview_max_wh)
+        self.preview.emit(Preview(np.ascontiguousarray(img[:, :, ::-1]), frame.size_wh, regions, cf.seq))
         result: MatchResult = self.matcher.match(frame, known=known)
         with self._lock:
             self._stats.perceived += 1

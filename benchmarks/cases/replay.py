@@ -147,12 +147,18 @@ def step_real_locator(ctx: BenchContext) -> None:
     from rpa_vision.workflow.runtime import LocatorAdapter
 
     shot = cv2.imread(str(shot_path), cv2.IMREAD_COLOR)
+    if shot is None:
+        ctx.value("skipped", 0, "n/a", extra={"reason": f"cannot read {shot_path}"})
+        return
     frame = Frame.from_array(shot)
     adapter = LocatorAdapter(Locator(config=LocatorConfig(use_ocr=False)))
 
     class _Still:
         def grab(self) -> Frame:
             return frame
+
+        def perform(self, action: object) -> None:  # dry runs never act
+            raise AssertionError("a dry run acted")
 
     with tempfile.TemporaryDirectory() as tmp:
         store = WorkflowStore(Paths(Path(tmp)))
@@ -165,12 +171,12 @@ def step_real_locator(ctx: BenchContext) -> None:
 
         def replay() -> None:
             r = Replayer(wf, store, _Still(), adapter, _Still(), ScriptedDecisionProvider(default=Decision.skip()),
-                         ThumbnailStateEncoder(), config=cfg)  # type: ignore[arg-type]
+                         ThumbnailStateEncoder(), config=cfg)
             r.run()
 
         def locate_only() -> None:
             r = Replayer(wf, store, _Still(), adapter, _Still(), ScriptedDecisionProvider(),
-                         ThumbnailStateEncoder(), config=cfg)  # type: ignore[arg-type]
+                         ThumbnailStateEncoder(), config=cfg)
             for s in pointer:
                 adapter.locate(r._query(s, frame), frame, cfg.top_k)
 

@@ -47,6 +47,9 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+        close = getattr(replayer.performer, "close", None)
+        if close is not None:
+            close()
     if args.report:
         report.write(args.report)
     print(report.summary(), file=sys.stderr)
@@ -65,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--state-timeout", type=float, default=10.0, metavar="S",
                    help="how long to wait for the screen to look as recorded (default 10)")
     p.add_argument("--no-heal", action="store_true", help="do not remember moved or changed targets")
-    p.add_argument("--input", default="auto", help="input player backend")
+    p.add_argument("--input", default="pynput", help="input player backend (pynput, fake)")
     p.add_argument("--monitor", type=int, default=1, help="monitor to replay on (1..N)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_run)

@@ -219,6 +219,22 @@ class ClipEncoder(Encoder):
             raise EncoderError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}",
                                model=self.model_name, path=str(path)) from exc
 
+    def quantized_copy(self) -> ClipEncoder:
+        """A copy whose image tower's Linear layers are int8 (dynamic quantization, CPU only);
+        the same weights otherwise, so the two can be compared."""
+        import copy
+
+        if self.device != "cpu" or self.precision != "fp32":
+            raise EncoderError("int8 dynamic quantization needs a CPU fp32 encoder")
+        q = copy.copy(self)
+        q.__dict__.pop("_cache_key", None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            q._visual = self._torch.ao.quantization.quantize_dynamic(
+                copy.deepcopy(self._visual), {self._torch.nn.Linear}, dtype=self._torch.qint8)
+        q.quantized = True
+        return q
+
     def _probe_dim(self) -> int:
         x = self._tensor([np.zeros((8, 8, 3), np.uint8)])
         with self._torch.inference_mode():

@@ -35,7 +35,7 @@ GEOMETRY = "900x640+200+120"
 PERTURBATIONS: dict[str, dict[str, Any]] = {
     "same": {},
     "scale-1.25": {"scale": 1.25},
-    "scale-2": {"scale": 2.0, "geometry": "900x640+40+20"},
+    "scale-2": {"scale": 2.0, "geometry": "900x520+10+10"},  # 1800x1040 physical: fits the 1080p screen
     "dark": {"dark": True},
     "style": {"style": "Windows"},
     "relayout": {"relayout": True},
@@ -195,7 +195,7 @@ def test_replay_perturbed(recorded: Paths, display: Any, tmp_path: Path, name: s
     ASKED[name] = sum(1 for s in rep.steps if s.asked)
     assert Outcome.SILENT_WRONG not in outcomes, rep.to_json()
     assert rep.status == "ok", rep.message
-    assert _summary(_events(log)) == EXPECTED, f"{name}: the application saw {_summary(_events(log))}"
+    assert _summary(_events(log)) == EXPECTED, f"{name}: the application saw {_summary(_events(log))} {el} {rep.to_json()}"
     if name.endswith("-again"):
         assert ASKED[name] <= ASKED[name.removesuffix("-again")]
 

@@ -1,0 +1,264 @@
+"""Desktop app figures, measured on the app running in its own process (offscreen Qt):
+
+- idle CPU while watching a static screen at 2 fps (the live screen of a 1920x1080 Xvfb through
+  mss when Xvfb is installed, else a fake screen source);
+- GUI-thread stall: the event loop's worst lateness while perception (a changing screen), replays
+  and adapter training run in worker threads;
+- resident memory with the builtin encoder and with CLIP (random weights: no download).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.harness import BenchContext, bench_case
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+# --- the probe (runs in the app's process) ------------------------------------------------------------
+def _screen(variant: int) -> Any:
+    import numpy as np
+
+    rng = np.random.default_rng(variant)
+    img = np.full((1080, 1920, 3), 236, np.uint8)
+    img[:40] = (90, 60, 30)
+    for _ in range(50):
+        x, y = int(rng.integers(0, 1800)), int(rng.integers(60, 1040))
+        img[y:y + 28, x:x + 110] = rng.integers(0, 255, 3)
+        img[y + 10:y + 16, x + 12:x + 90] = 255
+    return img
+
+
+def _pump(app: Any, seconds: float, cond: Any = None) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        if cond is not None and cond():
+            return True
+        time.sleep(0.01)
+    return cond is None
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return float(psutil.Process().memory_info().rss) / 2**20
+
+
+class _Locator:
+    def __init__(self, box: Any) -> None:
+        self.box = box
+
+    def locate(self, spec: Any, frame: Any, top_k: int) -> list[Any]:
+        from types import SimpleNamespace
+
+        return [SimpleNamespace(box=self.box, confidence=0.97, score=0.97, evidence={})]
+
+
+def probe(mode: str, seconds: float, encoder: str, home: str) -> dict[str, Any]:
+    """Start the app, let it settle, measure; ``mode`` is idle, stall, quiet (the stall timer on an
+    idle app: this machine's noise floor) or memory."""
+    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    import ui  # noqa: F401  (the Qt binding work-around first)
+    from rpa_vision.capture import FakeScreenSource, create_screen_source
+    from rpa_vision.core.events import Button, EventKind, InputEvent
+    from rpa_vision.core.geometry import Box, Point
+    from rpa_vision.embedding import create_encoder
+    from rpa_vision.input import FakeInputPlayer, FakeInputRecorder
+    from ui.main_window import MainWindow
+    from ui.services import Backends
+
+    app = QApplication.instance() or QApplication(["rpa-vision-bench"])
+    live = mode == "idle" and bool(os.environ.get("DISPLAY"))
+    screens = [_screen(0)] if mode != "stall" else [_screen(i) for i in range(6)]
+    recorder, player = FakeInputRecorder(), FakeInputPlayer()
+    target = Box(300, 300, 410, 328)
+
+    def source() -> Any:
+        return create_screen_source("mss") if live else FakeScreenSource(screens)
+
+    def make_encoder(name: str, h: Path) -> Any:
+        return create_encoder("clip", pretrained=None) if encoder == "clip" else create_encoder("builtin")
+
+    backends = Backends(screen_source=source, input_recorder=lambda: recorder, hotkey_recorder=FakeInputRecorder,
+                        player=lambda: player, locator=_Locator(target), encoder=make_encoder, tray=False,
+                        global_hotkeys=False, watch=False)
+    w = MainWindow(home, backends=backends)
+    w.move(2000, 0)
+    w.show()
+    out: dict[str, Any] = {"source": "mss (Xvfb)" if live else "fake", "encoder": encoder}
+    if mode == "stall":  # a workflow to replay while measuring
+        w.library.name_edit.setText("bench")
+        w.library.record_button.click()
+        _pump(app, 20, lambda: recorder.is_running)
+        _pump(app, 0.3)
+        p = target.center
+        for kind in (EventKind.PRESS, EventKind.RELEASE):
+            recorder.emit(InputEvent(kind, point=Point(p.x, p.y), button=Button.LEFT))
+        _pump(app, 0.3)
+        w.library.stop_button.click()
+        _pump(app, 30, lambda: w.last_recorded is not None)
+        _pump(app, 10, lambda: w.library.select("bench"))
+    w.watch.set_rate(2.0 if mode != "stall" else 4.0)
+    w.set_watching(True)
+    if not _pump(app, 120, lambda: w.watch.stats().perceived >= 1):
+        out["error"] = "no frame was perceived within 120 s: " + w.watch.stats().perception
+        return out
+    _pump(app, 1.0)
+    out["rss_mb"] = _rss_mb()
+    if mode == "memory":
+        w.shutdown()
+        return out
+
+    stop_training = None
+    trainer = None
+    replays = [0]
+    if mode == "stall":
+        import threading
+
+        import numpy as np
+        import torch  # noqa: F401  (a running app has it loaded once the fine-tuner trained)
+
+        from rpa_vision.core.paths import Paths
+        from rpa_vision.finetune import FineTuneConfig, FineTuner
+        from rpa_vision.testbed.synthetic import lookalike_icon, pixel_embed
+
+        tuner = FineTuner(Paths(Path(home) / "ft"), pixel_embed, {"name": "pixel16", "dim": 256}, 256,
+                          FineTuneConfig(auto_after=0))
+        rng = np.random.default_rng(0)
+        for i in range(100):
+            v = i % 2
+            tuner.add_example("correction", lookalike_icon(v, rng), lookalike_icon(v, rng),
+                              [lookalike_icon(1 - v, rng)], {"workflow": "bench", "step": v})
+        stop_training = threading.Event()
+        tuner.run()  # warm: the first run pays one-time costs a running app paid long ago
+
+        def train() -> None:
+            while not stop_training.is_set():
+                tuner._vec_cache.clear()
+                tuner.run()
+
+        trainer = threading.Thread(target=train, daemon=True)
+        trainer.start()
+
+        w.start_replay("bench", False)  # restarted by the timer below each time it ends
+
+    lateness: list[float] = []
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.nsecsElapsed()]
+    tick = QTimer()
+    tick.setTimerType(Qt.TimerType.PreciseTimer)
+    tick.setInterval(10)
+
+    def on_tick() -> None:
+        now = clock.nsecsElapsed()
+        lateness.append(max(0.0, (now - last[0]) / 1e6 - 10.0))
+        last[0] = now
+        if mode == "stall" and w.last_report is not None and not w.busy:
+            w.last_report = None
+            replays[0] += 1
+            w.start_replay("bench", False)
+
+    if mode in ("stall", "quiet"):
+        tick.timeout.connect(on_tick)
+        tick.start()
+    perceived0 = w.watch.stats().perceived
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    QTimer.singleShot(int(seconds * 1000), app.quit)
+    app.exec()
+    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+    tick.stop()
+    if stop_training is not None:
+        stop_training.set()
+    if trainer is not None:
+        trainer.join(60)  # torch must not be mid-run when the interpreter exits
+    st = w.watch.stats()
+    out.update(cpu_pct=100.0 * cpu / wall, seconds=wall, perceived=st.perceived - perceived0,
+               grabs=st.capture.grabs if st.capture is not None else 0, replays=replays[0],
+               rss_end_mb=_rss_mb())
+    if lateness:
+        lat = sorted(lateness)
+        out.update(stall_max_ms=lat[-1], stall_p99_ms=lat[int(0.99 * (len(lat) - 1))], ticks=len(lat))
+    w.shutdown()
+    return out
+
+
+# --- running the probe in a subprocess ------------------------------------------------------------------
+def _run_probe(mode: str, seconds: float, encoder: str = "builtin",
+               display: dict[str, str] | None = None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="rpa-vision-app-bench-") as tmp:
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+        env.update(display or {})
+        env.update(QT_QPA_PLATFORM="offscreen", HF_HUB_OFFLINE="1", RPA_VISION_HOME=str(Path(tmp) / "home"),
+                   XDG_CONFIG_HOME=str(Path(tmp) / "config"))
+        code = ("import json, sys; from benchmarks.cases.app import probe; "
+                "print('RESULT ' + json.dumps(probe(sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4])))")
+        proc = subprocess.run([sys.executable, "-c", code, mode, str(seconds), encoder, str(Path(tmp) / "home")],
+                              cwd=REPO, env=env, capture_output=True, text=True, timeout=seconds + 300)
+        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+        if proc.returncode != 0 or line is None:
+            raise RuntimeError(f"app probe {mode} failed (rc {proc.returncode}): {proc.stderr.strip()[-800:]}")
+        result: dict[str, Any] = json.loads(line[len("RESULT "):])
+        if "error" in result:
+            raise RuntimeError(result["error"])
+        return result
+
+
+@bench_case("idle_cpu", "app")
+def idle_cpu(ctx: BenchContext) -> None:
+    """CPU of the whole app process watching a static screen at 2 fps (30 s; quick: 5 s)."""
+    seconds = 5.0 if ctx.quick else 30.0
+    server = None
+    display: dict[str, str] = {}
+    try:
+        from rpa_vision.testbed import Xvfb, XvfbUnavailable, xvfb_available
+
+        if xvfb_available():
+            try:
+                server = Xvfb(1920, 1080).start()
+                display = server.env
+            except XvfbUnavailable:
+                server = None
+        r = _run_probe("idle", seconds, display=display)
+    finally:
+        if server is not None:
+            server.stop()
+    extra = {k: r[k] for k in ("source", "grabs", "perceived", "seconds")}
+    ctx.value("idle_cpu_2fps", r["cpu_pct"], "% of one core", target="<= 5 %", extra=extra)
+    ctx.value("rss_builtin_idle", r["rss_end_mb"], "MB", target="<= 600 MB", extra={"source": r["source"]})
+
+
+@bench_case("gui_stall", "app")
+def gui_stall(ctx: BenchContext) -> None:
+    """Worst event-loop lateness (10 ms timer) while perception, replays and training run (15 s; quick 5 s),
+    and the same timer in an idle app (the machine's own noise: a loaded machine delays every thread)."""
+    seconds = 5.0 if ctx.quick else 15.0
+    q = _run_probe("quiet", seconds)
+    r = _run_probe("stall", seconds)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else -1.0
+    extra = {k: r[k] for k in ("perceived", "replays", "ticks", "cpu_pct", "seconds")}
+    extra.update(load_avg_1m=load, cpus=os.cpu_count())
+    ctx.value("gui_stall_max_idle_app", q["stall_max_ms"], "ms", extra={"load_avg_1m": load})
+    ctx.value("gui_stall_p99_idle_app", q["stall_p99_ms"], "ms")
+    ctx.value("gui_stall_max", r["stall_max_ms"], "ms", target="<= 100 ms", extra=extra)
+    ctx.value("gui_stall_p99", r["stall_p99_ms"], "ms", baseline="gui_stall_p99_idle_app", extra=extra)
+
+
+@bench_case("memory_clip", "app", quick=False)
+def memory_clip(ctx: BenchContext) -> None:
+    """Resident memory of the app with the CLIP encoder (ViT-B-32, random weights) after a frame."""
+    r = _run_probe("memory", 1.0, encoder="clip")
+    b = _run_probe("memory", 1.0, encoder="builtin")
+    ctx.value("rss_builtin", b["rss_mb"], "MB", target="<= 600 MB")
+    ctx.value("rss_clip", r["rss_mb"], "MB", baseline="rss_builtin")
