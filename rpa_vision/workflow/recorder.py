@@ -41,6 +41,8 @@ log = get_logger(__name__)
 DEFAULT_STOP_HOTKEYS: tuple[tuple[str, ...], ...] = (("ctrl", "alt", "esc"), ("pause",))  # as the fail-safe
 DEFAULT_SECRET_HOTKEY = ("ctrl", "shift", "f11")
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9_]{1,40}$")
+_STARTS = frozenset({EventKind.PRESS, EventKind.SCROLL, EventKind.KEY_DOWN})  # events an action can begin with
+_MAX_SNAPS = 512
 
 
 class InputSource(Protocol):
@@ -147,6 +149,10 @@ class Recorder:
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._last_t: float | None = None
+        # the screen before each event that may start an action, taken when the event arrives: the
+        # normaliser holds a click back (double-click?) and typing until the next event, by which
+        # time the ring may have dropped the frames from before it
+        self._snaps: dict[float, Frame | None] = {}
         self._started = 0.0
         self.stop_reason = ""
         self.dropped_events = 0
@@ -193,6 +199,10 @@ class Recorder:
             with self._lock:
                 if self._hotkey(ev):
                     return
+                if ev.kind in _STARTS and ev.t not in self._snaps:
+                    self._snaps[ev.t] = self.frames.before(ev.t)
+                    while len(self._snaps) > _MAX_SNAPS:
+                        del self._snaps[next(iter(self._snaps))]
                 self._emit(self.normalizer.feed(ev))
         except Exception:  # a bad event must not kill the listener thread
             self.dropped_events += 1
@@ -218,6 +228,9 @@ class Recorder:
                 if what == "stop":
                     self.stop("stop hotkey")
                 else:
+                    # text the normaliser still holds was typed before the switch: it keeps the mode
+                    # it was typed in (else a secret typed just before switching off came out plain)
+                    self._emit(self.normalizer.flush())
                     self._secret = None if self._secret else self.config.secret_name
                     log.info("secret typing %s", "on" if self._secret else "off")
                 return True
@@ -251,7 +264,10 @@ class Recorder:
         t = a.t if a.t > 0 else time.monotonic()
         delay = 0.0 if self._last_t is None else max(0.0, t - self._last_t - self._pending[-1].action.duration_s)
         self._last_t = t
-        p = _Pending(a, self.frames.before(t), delay)
+        before = self._snaps[t] if t in self._snaps else self.frames.before(t)
+        for k in [k for k in self._snaps if k <= t]:  # actions come out in the order they began
+            del self._snaps[k]
+        p = _Pending(a, before, delay)
         self._pending.append(p)
         self._queue.put(p)
 

@@ -21,7 +21,7 @@ import numpy as np
 from rpa_vision.core.errors import FailSafeTriggered, ReplayAborted, RpaVisionError, ValidationError
 from rpa_vision.core.events import Action, ActionKind
 from rpa_vision.core.frame import Frame
-from rpa_vision.core.geometry import Box, Point
+from rpa_vision.core.geometry import Box, Monitor, Point
 from rpa_vision.core.logging import get_logger
 from rpa_vision.workflow.decisions import (
     Decision,
@@ -75,6 +75,7 @@ class ReplayConfig:
     dry_run: bool = False
     top_k: int = 5
     max_prototypes: int = 8
+    max_asks: int = 3  # a person's answer that cannot be acted on (a box off every monitor) is asked again
 
     def __post_init__(self) -> None:
         if not (0.0 < self.min_confidence <= 1.0):
@@ -86,6 +87,8 @@ class ReplayConfig:
                                   field="on_low_confidence")
         if self.state_timeout_s < 0 or self.verify_timeout_s < 0 or self.poll_s <= 0:
             raise ValidationError("timeouts must be >= 0 and the poll interval > 0", field="timeout")
+        if self.max_asks < 1:
+            raise ValidationError("max_asks must be >= 1", field="max_asks")
 
 
 EventKind = Literal["started", "step_started", "located", "decided", "acted", "healed", "step_finished",
@@ -125,6 +128,7 @@ class Replayer:
         feedback: FeedbackSink | None = None,
         config: ReplayConfig | None = None,
         observer: Callable[[ReplayEvent], None] | None = None,
+        monitors: Sequence[Monitor] = (),
     ) -> None:
         self.wf = workflow
         self.store = store
@@ -136,6 +140,9 @@ class Replayer:
         self.feedback = feedback or NullFeedbackSink()
         self.config = config or ReplayConfig()
         self.observer = observer
+        # where a pointer action may land: the real monitors (mss's union, index 0, left out);
+        # none given: the monitor of the frame being replayed on
+        self.monitors = tuple(m for m in monitors if m.index != 0) or tuple(monitors)
         self._cancel = threading.Event()
         self._images: dict[str, np.ndarray] = {}
         self._image_lock = threading.Lock()
@@ -311,9 +318,22 @@ class Replayer:
 
     # pointer steps ---------------------------------------------------------------------------------
     def _locate(self, step: Step, frame: Frame) -> list[Located]:
+        """Candidates best first; one whose action point would be off every monitor counts as not found."""
         query = self._query(step, frame)
         cands = sorted(self.locator.locate(query, frame, self.config.top_k), key=lambda c: -c.confidence)
-        return list(cands)
+        kept = [c for c in cands if self._off_monitor(self._translate(step, c.box, frame), frame) is None]
+        if len(kept) < len(cands):
+            log.info("step %d: %d candidate(s) off every monitor dropped", step.index + 1, len(cands) - len(kept))
+        return kept
+
+    def _off_monitor(self, action: Action, frame: Frame) -> str | None:
+        """Why ``action`` cannot be sent (a point of it lies on no monitor); None when it can."""
+        mons = self.monitors or (frame.monitor,)
+        for what, p in (("point", action.point), ("end point", action.end_point)):
+            if p is not None and not any(m.contains(p) for m in mons):
+                where = ", ".join(f"{m.width}x{m.height}+{m.left}+{m.top}" for m in mons)
+                return f"its {what} {p.x:.0f},{p.y:.0f} is outside every monitor ({where})"
+        return None
 
     def _query(self, step: Step, frame: Frame) -> TargetQuery:
         t = step.target
@@ -370,7 +390,7 @@ class Replayer:
                 reason = f"two places look alike ({cands[0].confidence:.2f} and {cands[1].confidence:.2f})"
             else:
                 reason = f"confidence {best.confidence:.2f} below {cfg.min_confidence:.2f}"
-            decision = self._ask(step, frame, usable, reason)
+            decision = self._ask_until_actionable(step, frame, usable, reason)
             chosen = self._apply_decision(decision, usable, sr)
             if chosen is None:
                 return
@@ -406,6 +426,20 @@ class Replayer:
             candidates=tuple(cands), min_confidence=self.config.min_confidence,
         )
         return self._policy.decide(req)
+
+    def _ask_until_actionable(self, step: Step, frame: Frame, cands: list[Located], reason: str) -> Decision:
+        """Ask; a chosen box that cannot be acted on (off every monitor) is refused and asked again."""
+        for _ in range(self.config.max_asks):
+            d = self._ask(step, frame, cands, reason)
+            if d.kind is not DecisionKind.CHOOSE or d.box is None:
+                return d
+            off = self._off_monitor(self._translate(step, d.box, frame), frame)
+            if off is None:
+                return d
+            log.warning("step %d: refused the chosen box %s: %s", step.index + 1, d.box.as_tuple(), off)
+            reason = f"the box chosen cannot be clicked: {off}; please choose a box on the screen"
+        raise _Stop("failed", f"no box on a monitor was chosen after {self.config.max_asks} questions "
+                              f"(last: {reason})")
 
     def _apply_decision(self, d: Decision, cands: list[Located], sr: StepReport) -> Box | None:
         if d.kind is DecisionKind.CONFIRM:
@@ -449,6 +483,9 @@ class Replayer:
         if self.config.dry_run:
             sr.ok, sr.message = True, "dry run: not acted"
             return
+        off = self._off_monitor(action, before) if action.is_pointer else None
+        if off is not None:  # never send input where no monitor is (the last guard before the device)
+            raise _Stop("failed", f"refused to act: {off}")
         self.performer.perform(action)
         sr.acted = True
         self._emit("acted", step.index, action=action.to_dict() if not action.text else {"kind": action.kind.value})

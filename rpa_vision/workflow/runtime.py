@@ -211,12 +211,17 @@ def build_replayer(
         source = create_screen_source(screen_backend)
     frames = SourceFrames(source, monitor)
     cfg = config or ReplayConfig()
+    try:
+        monitors = list(source.monitors())
+    except RpaVisionError as exc:  # no display: the first grab of the replay reports it clearly
+        log.info("no monitors: %s", exc)
+        monitors = []
     if performer is None and not cfg.dry_run:
-        performer = InputPerformer(backend=input_backend, monitors=source.monitors())
+        performer = InputPerformer(backend=input_backend, monitors=monitors)
     return Replayer(
         wf, store, frames, LocatorAdapter(locator), performer or _NoPerformer(), decider,
         state_encoder or ThumbnailStateEncoder(), feedback=feedback or ExampleStoreSink(paths),
-        config=cfg, observer=observer,
+        config=cfg, observer=observer, monitors=monitors,
     )
 
 

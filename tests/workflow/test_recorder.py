@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -30,14 +31,15 @@ from tests.workflow.fakes import (
 class Session:
     """Drives a recorder the way a person would: every action re-renders the app into the ring."""
 
-    def __init__(self, app: FakeApp, *, regions: bool = True) -> None:
+    def __init__(self, app: FakeApp, *, regions: bool = True, normalizer: Any = None) -> None:
         self.app = app
         self.inp = FakeInput()
         self.ring = FrameRing()
         self.t = 1.0
         self.ring.push(Frame.from_array(app.render()), t=0.5)
         finder = TargetFinder(button_regions(app) if regions else None)
-        self.rec = Recorder("calc", self.inp, MiniNormalizer(), self.ring, finder, ThumbnailStateEncoder())
+        self.rec = Recorder("calc", self.inp, normalizer or MiniNormalizer(), self.ring, finder,
+                            ThumbnailStateEncoder())
         self.rec.start()
 
     def _tick(self) -> None:
@@ -189,3 +191,97 @@ def test_parse_hotkey() -> None:
     with pytest.raises(ValidationError):
         parse_hotkey("ctrl+shift")
     assert ("ctrl", "alt", "esc") in RecorderConfig().stop_hotkeys
+
+
+# --- with the library's ActionNormalizer ------------------------------------------------------------
+
+
+def _ev(s: Session, kind: EventKind, dt: float = 0.05, **kw: Any) -> None:
+    s.inp.emit(InputEvent(kind, t=s.t, **kw))
+    s.t += dt
+
+
+def _keys(s: Session, *keys: str) -> None:
+    """Press ``keys`` in order, then release them in reverse (a hotkey)."""
+    for k in keys:
+        _ev(s, EventKind.KEY_DOWN, 0.02, key=k)
+    for k in reversed(keys):
+        _ev(s, EventKind.KEY_UP, 0.02, key=k)
+
+
+def test_real_normalizer_double_click_drag_scroll_typing_hotkeys_and_own_hotkeys() -> None:
+    from rpa_vision.input import ActionNormalizer
+
+    app = FakeApp()
+    s = Session(app, normalizer=ActionNormalizer())
+    one, two, plus, eq = (app.button_box(n).center for n in ("one", "two", "plus", "equals"))
+    for _ in range(2):  # double-click
+        _ev(s, EventKind.PRESS, point=one, button=Button.LEFT)
+        _ev(s, EventKind.RELEASE, point=one, button=Button.LEFT)
+    s.t += 1.0
+    _ev(s, EventKind.PRESS, point=two, button=Button.LEFT)  # drag by 40 px
+    for dx in (10, 25, 40):
+        _ev(s, EventKind.MOVE, point=Point(two.x + dx, two.y))
+    _ev(s, EventKind.RELEASE, point=Point(two.x + 40, two.y), button=Button.LEFT)
+    s.t += 1.0
+    for _ in range(3):  # one scroll burst
+        _ev(s, EventKind.SCROLL, 0.1, point=plus, dy=-1)
+    s.t += 1.0
+    _ev(s, EventKind.KEY_DOWN, key="shift")
+    _ev(s, EventKind.KEY_DOWN, key="h", char="H")
+    _ev(s, EventKind.KEY_UP, key="h")
+    _ev(s, EventKind.KEY_UP, key="shift")
+    _ev(s, EventKind.KEY_DOWN, key="i", char="i")
+    _ev(s, EventKind.KEY_UP, key="i")
+    _keys(s, "ctrl", "s")
+    _ev(s, EventKind.PRESS, point=eq, button=Button.RIGHT)
+    _ev(s, EventKind.RELEASE, point=eq, button=Button.RIGHT)
+    s.t += 1.0
+    _keys(s, "ctrl", "shift", "f11")  # secret typing on: never a step, and the text is never stored
+    for c in "pw":
+        _ev(s, EventKind.KEY_DOWN, key=c, char=c)
+        _ev(s, EventKind.KEY_UP, key=c)
+    _keys(s, "ctrl", "shift", "f11")
+    _keys(s, "ctrl", "alt", "esc")  # the stop hotkey
+    assert s.rec.stopped and s.rec.stop_reason == "stop hotkey"
+    wf, _ = s.rec.finish()
+    got = [(st.action.kind, st.action.text or st.action.keys) for st in wf.steps]
+    assert got == [(ActionKind.DOUBLE_CLICK, ()), (ActionKind.DRAG, ()), (ActionKind.SCROLL, ()),
+                   (ActionKind.TYPE, "Hi"), (ActionKind.HOTKEY, ("ctrl", "s")), (ActionKind.RIGHT_CLICK, ()),
+                   (ActionKind.TYPE, "{{secret:secret}}")]
+    drag, scroll = wf.steps[1].action, wf.steps[2].action
+    assert drag.end_point is not None and drag.end_point.x - drag.point.x == 40  # type: ignore[union-attr]
+    assert scroll.scroll_dy == -3
+    for i, name in ((0, "one"), (1, "two"), (2, "plus"), (5, "equals")):
+        t = wf.steps[i].target
+        assert t is not None and t.xyxy.contains(app.button_box(name).center), (i, name)
+    assert wf.steps[1].delay_s >= 0.9  # the pause before the drag, as recorded
+
+
+def test_held_back_click_keeps_the_screen_from_before_it() -> None:
+    """The normaliser holds a click back until the next event; a busy screen (a blinking caret,
+    a clock) meanwhile pushes the frame from before the click out of the ring. The step must
+    still get the screen as it was before the click, not a later one."""
+    from rpa_vision.input import ActionNormalizer
+
+    app = FakeApp()
+    s = Session(app, normalizer=ActionNormalizer())
+    before_click = s.ring.latest()
+    p = app.button_box("one").center
+    _ev(s, EventKind.PRESS, point=p, button=Button.LEFT)
+    _ev(s, EventKind.RELEASE, point=p, button=Button.LEFT)
+    app.pressed.append("one")
+    for _ in range(40):  # 10 s of a changing screen after the click
+        s.t += 0.25
+        app.pressed.append("two")
+        s.ring.push(Frame.from_array(app.render()), t=s.t)
+    _ev(s, EventKind.KEY_DOWN, key="enter")
+    _ev(s, EventKind.KEY_UP, key="enter")
+    wf, images = s.rec.finish()
+    assert [st.action.kind for st in wf.steps] == [ActionKind.CLICK, ActionKind.KEY]
+    assert before_click is not None
+    shot = images["step-000-before.png"]
+    import cv2
+
+    decoded = cv2.imdecode(np.frombuffer(shot, np.uint8), cv2.IMREAD_COLOR)
+    assert np.array_equal(decoded, before_click.bgr())

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from rpa_vision.core.errors import FailSafeTriggered
-from rpa_vision.core.events import Action
-from rpa_vision.core.geometry import Box
+from rpa_vision.core.events import Action, ActionKind
+from rpa_vision.core.geometry import Box, Monitor, Point
 from rpa_vision.core.paths import Paths
 from rpa_vision.workflow.decisions import Decision, Located, ScriptedDecisionProvider
 from rpa_vision.workflow.feedback import MemoryFeedbackSink
@@ -16,7 +16,7 @@ from rpa_vision.workflow.replayer import ReplayConfig, Replayer, ReplayEvent
 from rpa_vision.workflow.report import Outcome, classify
 from rpa_vision.workflow.state import ThumbnailStateEncoder
 from rpa_vision.workflow.store import WorkflowStore
-from tests.workflow.fakes import AppPerformer, FakeApp, FakeFrames, TemplateLocator, record
+from tests.workflow.fakes import SH, AppPerformer, FakeApp, FakeFrames, TemplateLocator, record
 
 FAST = dict(state_timeout_s=1.0, settle_s=0.05, decide_after_s=0.1, poll_s=0.02, verify_timeout_s=0.2)
 PLAN = ["one", "plus", "two", ("type", "done"), "equals"]
@@ -278,3 +278,59 @@ def test_confident_candidate_off_the_layout_is_not_clicked(store: WorkflowStore)
     rep = r.run()
     assert app.pressed == ["one", "two"] and len(perf.actions) == 2
     assert rep.status == "aborted" and "away from where" in decider.requests[0].reason
+
+
+# --- never act where no monitor is ---------------------------------------------------------------
+
+OFF = Box(20, 320, 80, 360)  # below the 400x300 fake screen
+
+
+def test_chosen_box_off_every_monitor_is_refused_and_asked_again(store: WorkflowStore) -> None:
+    _save(store, FakeApp(), ["one"])
+    app = FakeApp(style="dim")
+    decider = ScriptedDecisionProvider([Decision.choose(OFF), Decision.choose(app.button_box("one"))])
+    r, perf, _ = _replayer(store, app, decider, min_confidence=0.999, floor_confidence=0.1)
+    rep = r.run()
+    assert rep.status == "ok", rep.message
+    assert len(decider.requests) == 2
+    assert "outside every monitor" in decider.requests[1].reason
+    assert all(a.point is not None and a.point.y < 300 for a in perf.actions)
+    assert app.pressed == ["one"] and rep.steps[0].decision == "corrected"
+
+
+def test_chosen_box_off_every_monitor_each_time_fails_the_step_without_acting(store: WorkflowStore) -> None:
+    _save(store, FakeApp(), ["one", "two"])
+    app = FakeApp(style="dim")
+    decider = ScriptedDecisionProvider(default=Decision.choose(OFF))
+    r, perf, _ = _replayer(store, app, decider, min_confidence=0.999, floor_confidence=0.1, max_asks=2)
+    rep = r.run()
+    assert rep.status == "failed" and perf.actions == [] and app.pressed == []
+    assert len(decider.requests) == 2 and len(rep.steps) == 1
+    assert "outside every monitor" in rep.message and "no box on a monitor" in rep.message
+
+
+def test_confident_candidate_off_the_monitors_counts_as_not_found(store: WorkflowStore) -> None:
+    """A locator answer whose click point is on the frame but on no monitor (e.g. a frame larger
+    than the real screen) is never acted on, even at confidence 0.99 with policy ``accept``."""
+    _save(store, FakeApp(), ["plus"])
+    app = FakeApp()
+    perf, loc = AppPerformer(app), TemplateLocator()
+    narrow = Monitor(0, 0, 200, SH)  # the plus button (x 200..260) is beyond its right edge
+    r = Replayer(store.load("calc"), store, FakeFrames(app), loc, perf, ScriptedDecisionProvider(),
+                 ThumbnailStateEncoder(), config=ReplayConfig(**{**FAST, "on_low_confidence": "accept"}),  # type: ignore[arg-type]
+                 monitors=[Monitor(0, 0, 400, 300, index=0), narrow])
+    rep = r.run()
+    assert loc.queries and rep.status != "ok" and perf.actions == [] and app.pressed == []
+    assert r.monitors == (narrow,)  # the union (index 0) is not a monitor one can click on
+
+
+def test_drag_ending_off_every_monitor_is_refused(store: WorkflowStore) -> None:
+    _save(store, FakeApp(), ["one"])
+    app = FakeApp()
+    r, _perf, _ = _replayer(store, app)
+    frame = FakeFrames(app).grab()
+    inside = Action(ActionKind.DRAG, point=Point(50, 50), end_point=Point(120, 80))
+    outside = Action(ActionKind.DRAG, point=Point(50, 50), end_point=Point(50, 400))
+    assert r._off_monitor(inside, frame) is None
+    msg = r._off_monitor(outside, frame)
+    assert msg is not None and "end point 50,400" in msg and "400x300+0+0" in msg
