@@ -43,6 +43,7 @@ PERTURBATIONS: dict[str, dict[str, Any]] = {
 ORDER = [*PERTURBATIONS, "scale-1.25-again", "dark-again"]
 OUTCOMES: dict[str, list[str]] = {}
 ASKED: dict[str, int] = {}
+REASONS: dict[str, list[str]] = {}  # why the replayer asked
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +161,11 @@ def _person(el: dict[str, Box]) -> ScriptedDecisionProvider:
     return ScriptedDecisionProvider(decide)
 
 
+def _why(req: DecisionRequest) -> str:
+    top = ", ".join(f"{c.confidence:.2f}" for c in req.candidates[:3])
+    return f"step {req.step_index + 1}: {req.reason} [{top}]"
+
+
 def _replay(paths: Paths, decider: ScriptedDecisionProvider) -> tuple[ReplayReport, Counting]:
     from rpa_vision.capture import create_screen_source
     from rpa_vision.workflow.runtime import InputPerformer, build_replayer
@@ -187,15 +193,18 @@ def test_replay_perturbed(recorded: Paths, display: Any, tmp_path: Path, name: s
     log = tmp_path / "replay.log"
     with _launch(display.env, log, **opts) as app:
         el = _elements(app)
-        rep, perf = _replay(recorded, _person(el))
+        decider = _person(el)
+        rep, perf = _replay(recorded, decider)
         time.sleep(0.5)
+    REASONS[name] = [_why(r) for r in decider.requests]
     assert len(perf.actions) == sum(1 for s in rep.steps if s.acted)
     outcomes = [classify(s, el[PLAN[s.index]]) for s in rep.steps if s.index in PLAN]
     OUTCOMES[name] = [o.value for o in outcomes]
     ASKED[name] = sum(1 for s in rep.steps if s.asked)
     assert Outcome.SILENT_WRONG not in outcomes, rep.to_json()
     assert rep.status == "ok", rep.message
-    assert _summary(_events(log)) == EXPECTED, f"{name}: the application saw {_summary(_events(log))} {el} {rep.to_json()}"
+    seen = _summary(_events(log))
+    assert seen == EXPECTED, f"{name}: the application saw {seen} {el} {rep.to_json()}"
     if name.endswith("-again"):
         assert ASKED[name] <= ASKED[name.removesuffix("-again")]
 
@@ -204,7 +213,8 @@ def test_outcome_table(recorded: Paths, request: pytest.FixtureRequest) -> None:
     if not OUTCOMES:
         pytest.skip("no replay ran")
     allo = [Outcome(v) for vs in OUTCOMES.values() for v in vs]
-    table = {"per_run": OUTCOMES, "asked": ASKED, "total": outcome_table(allo)}
+    table = {"per_run": OUTCOMES, "asked": ASKED, "reasons": {k: v for k, v in REASONS.items() if v},
+             "total": outcome_table(allo)}
     request.node.user_properties.append(("outcomes", json.dumps(table)))
     print("\nQt replay outcomes:", json.dumps(table, indent=2))
     assert table["total"]["silent wrong"] == 0

@@ -46,6 +46,7 @@ class Tally:
     outcomes: dict[str, list[str]] = field(default_factory=dict)
     asked: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    reasons: dict[str, list[str]] = field(default_factory=dict)  # why the replayer asked
 
 
 TALLY = Tally()
@@ -172,6 +173,11 @@ def _person(labels: dict[str, Box]) -> ScriptedDecisionProvider:
     return ScriptedDecisionProvider(decide)
 
 
+def _why(req: DecisionRequest) -> str:
+    top = ", ".join(f"{c.confidence:.2f}" for c in req.candidates[:3])
+    return f"step {req.step_index + 1}: {req.reason} [{top}]"
+
+
 def _replay(paths: Paths, decider: ScriptedDecisionProvider, timeout: float = 6.0) -> tuple[ReplayReport, Counting]:
     from rpa_vision.capture import create_screen_source
     from rpa_vision.workflow.runtime import InputPerformer, build_replayer
@@ -204,9 +210,11 @@ def test_replay_perturbed(recorded: Paths, display: Any, name: str) -> None:
     t0 = time.monotonic()
     with launch_xcalc(display.env, **opts) as app:
         labels = _labels(app)
-        rep, perf = _replay(recorded, _person(labels))
+        decider = _person(labels)
+        rep, perf = _replay(recorded, decider)
         shown = _display_crop(app)
     TALLY.seconds[name] = time.monotonic() - t0
+    TALLY.reasons[name] = [_why(r) for r in decider.requests]
     outcomes = [classify(s, labels[PLAN[s.index]]) for s in rep.steps if s.index in PLAN]
     TALLY.outcomes[name] = [o.value for o in outcomes]
     TALLY.asked[name] = sum(1 for s in rep.steps if s.asked)
@@ -225,7 +233,7 @@ def test_outcome_table(recorded: Paths, request: pytest.FixtureRequest) -> None:
     allo = [Outcome(v) for vs in TALLY.outcomes.values() for v in vs]
     table = {"per_run": TALLY.outcomes, "asked": TALLY.asked, "seconds": {k: round(v, 1) for k, v in
                                                                           TALLY.seconds.items()},
-             "total": outcome_table(allo)}
+             "reasons": {k: v for k, v in TALLY.reasons.items() if v}, "total": outcome_table(allo)}
     request.node.user_properties.append(("outcomes", json.dumps(table)))
     print("\nxcalc replay outcomes:", json.dumps(table, indent=2))
     assert table["total"]["silent wrong"] == 0
