@@ -225,11 +225,12 @@ class PrototypeIndex:
         ids = np.zeros(0, np.int64)
         # a large batch goes in slices, each under the write lock, so that searches interleave
         for start in range(0, len(v), _WRITE_CHUNK):
+            part = slice(start, start + _WRITE_CHUNK)
+            lists = self._assign_lists(v[part])  # the costly part of an IVF add, off-lock
             with self._lock.write():
                 if start == 0:
                     ids = self._meta.append(metas)  # every id reserved now, alive once added
-                part = slice(start, start + _WRITE_CHUNK)
-                self._raw_add(v[part], ids[part])
+                self._raw_add(v[part], ids[part], lists)
                 self._meta.set_alive(ids[part], True)
                 if b is not None:
                     self._store_base(ids[part], b[part])
@@ -264,8 +265,21 @@ class PrototypeIndex:
             self._base = grown
         self._base[ids] = b
 
-    def _raw_add(self, v: np.ndarray, ids: np.ndarray) -> None:
-        self._index.add_with_ids(v, ids)
+    def _assign_lists(self, v: np.ndarray) -> tuple[Any, np.ndarray] | None:
+        """The IVF list of each new vector (a quantizer search), computed without holding the lock
+        so that searches are not held up by it; ``None`` for a Flat index."""
+        index = self._index
+        if not isinstance(index, faiss.IndexIVF) or len(v) == 0:
+            return None
+        _, lists = index.quantizer.search(v, 1)
+        return index, np.ascontiguousarray(lists.reshape(-1), dtype=np.int64)
+
+    def _raw_add(self, v: np.ndarray, ids: np.ndarray, lists: tuple[Any, np.ndarray] | None = None) -> None:
+        if lists is not None and lists[0] is self._index:  # not swapped meanwhile: lists still valid
+            v, ids = np.ascontiguousarray(v, np.float32), np.ascontiguousarray(ids, np.int64)
+            self._index.add_core(len(v), faiss.swig_ptr(v), faiss.swig_ptr(ids), faiss.swig_ptr(lists[1]))
+        else:
+            self._index.add_with_ids(v, ids)
         if self._prefilter is not None:
             self._prefilter.add_with_ids(v, ids)
 

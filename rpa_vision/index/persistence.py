@@ -18,8 +18,10 @@ complete generation loadable. One writer at a time (an advisory lock file on POS
 Loading verifies sizes and CRC-32 checksums. Documented repairs: when the current generation is
 damaged (truncated, corrupt, missing files) the previous one is loaded with a warning; when the
 manifest itself is unreadable the newest generation that verifies is used. A foreign schema
-version raises ``SchemaVersionError``; another encoder, weights, dimension or adapter raises
-``ProvenanceMismatchError`` naming ``rpa-vision index rebuild``.
+version raises ``IndexSchemaVersionError`` (a ``SchemaVersionError``) that says what to do; a save
+over such a folder keeps the foreign generations and a copy of their manifest
+(``MANIFEST.schema-<N>.json``), so nothing written by another version is lost. Another encoder,
+weights, dimension or adapter raises ``ProvenanceMismatchError`` naming ``rpa-vision index rebuild``.
 """
 
 from __future__ import annotations
@@ -48,6 +50,16 @@ from rpa_vision.index.metastore import MetaStore
 from rpa_vision.index.types import SCHEMA_VERSION, IndexConfig, Provenance
 
 log = get_logger(__name__)
+
+
+class IndexSchemaVersionError(SchemaVersionError):
+    """An index folder written by another schema version; the message names the remedies."""
+
+    def __init__(self, path: Path | str, found: object, supported: object) -> None:
+        super().__init__(path, found, supported)
+        self.message = (f"{self.message}; use the rpa-vision version that wrote it, or run `rpa-vision index "
+                        "rebuild` to build a current index beside it (its generations are kept)")
+
 
 MANIFEST = "MANIFEST.json"
 GENERATION = "GENERATION.json"
@@ -132,7 +144,7 @@ def _read_manifest(root: Path) -> dict[str, Any]:
         raise CorruptFileError(path, "not a prototype index manifest")
     version = doc.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise SchemaVersionError(path, version, SCHEMA_VERSION)
+        raise IndexSchemaVersionError(path, version, SCHEMA_VERSION)
     if not isinstance(doc.get("current"), dict):
         raise CorruptFileError(path, "the manifest names no current generation")
     return doc
@@ -148,8 +160,16 @@ def save_index(index: PrototypeIndex, root: str | os.PathLike[str]) -> Path:
         raise StorageError(f"cannot create {root}: {exc.strerror or exc}", path=root) from exc
     with _writer_lock(root):
         previous: dict[str, Any] | None = None
-        with contextlib.suppress(StorageError, SchemaVersionError):
+        try:
             previous = _read_manifest(root)["current"]
+        except SchemaVersionError as exc:  # written by another version: keep a copy of its manifest
+            backup = root / f"{Path(MANIFEST).stem}.schema-{exc.found}.json"
+            if not backup.exists():
+                shutil.copyfile(root / MANIFEST, backup)
+            log.warning("the index in %s was written by schema version %s; its generations are kept", root,
+                        exc.found)
+        except StorageError:
+            pass
         number = max([*_generations(root), int(previous["generation"]) if previous else 0]) + 1
         folder = root / f"gen-{number:06d}"
         try:
@@ -166,10 +186,20 @@ def save_index(index: PrototypeIndex, root: str | os.PathLike[str]) -> Path:
         keep = {folder.name, str(previous["folder"]) if previous else ""}
         for g in _generations(root):
             name = f"gen-{g:06d}"
-            if name not in keep:
+            if name not in keep and not _foreign(root / name):
                 shutil.rmtree(root / name, ignore_errors=True)
     log.info("saved the prototype index (%d prototypes) as %s", len(index), folder)
     return folder
+
+
+def _foreign(folder: Path) -> bool:
+    """A complete generation written by another schema version (never deleted by a save)."""
+    try:
+        doc = read_json(folder / GENERATION)
+        version = doc["provenance"].get("schema_version", SCHEMA_VERSION)
+    except (StorageError, ValidationError, KeyError, TypeError, AttributeError):
+        return False  # incomplete (a save that died) or unreadable: ours to clean up
+    return bool(version != SCHEMA_VERSION)
 
 
 def _write_generation(index: PrototypeIndex, folder: Path, number: int) -> dict[str, Any]:
@@ -258,7 +288,7 @@ def _load_generation(root: Path, entry: dict[str, Any], config: IndexConfig | No
     except (KeyError, TypeError, ValueError, ValidationError) as exc:
         raise CorruptFileError(root / MANIFEST, f"malformed generation entry: {exc}") from exc
     if prov.schema_version != SCHEMA_VERSION:
-        raise SchemaVersionError(folder, prov.schema_version, SCHEMA_VERSION)
+        raise IndexSchemaVersionError(folder, prov.schema_version, SCHEMA_VERSION)
     for name in ("index.faiss", "meta.npz", "strings.json"):
         if name not in files:
             raise CorruptFileError(folder, f"{name} is not listed")

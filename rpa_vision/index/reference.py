@@ -8,6 +8,7 @@ with the same ``rank_exact`` so the two agree id for id.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from rpa_vision.core.errors import IndexError_, ValidationError
 from rpa_vision.index.types import check_vectors
@@ -76,7 +77,7 @@ class BruteForceIndex:
     def ids(self) -> np.ndarray:
         return self._ids.copy()
 
-    def add(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+    def add(self, vectors: npt.ArrayLike, ids: npt.ArrayLike) -> None:
         v = check_vectors(vectors, self.dim, on_unnormalized="reject")
         i = np.asarray(ids, np.int64).reshape(-1)
         if len(i) != len(v):
@@ -86,7 +87,7 @@ class BruteForceIndex:
         self._vecs = np.concatenate([self._vecs, v])
         self._ids = np.concatenate([self._ids, i])
 
-    def remove(self, ids: np.ndarray) -> None:
+    def remove(self, ids: npt.ArrayLike) -> None:
         i = np.asarray(ids, np.int64).reshape(-1)
         missing = i[~np.isin(i, self._ids)]
         if len(missing):
@@ -94,7 +95,7 @@ class BruteForceIndex:
         keep = ~np.isin(self._ids, i)
         self._vecs, self._ids = self._vecs[keep], self._ids[keep]
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: npt.ArrayLike, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = check_vectors(queries, self.dim, what="queries", on_unnormalized="reject")
         if k < 1:
             raise ValidationError(f"k must be >= 1, got {k}", field="k")

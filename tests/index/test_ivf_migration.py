@@ -54,20 +54,34 @@ def test_retrains_after_growth() -> None:
     assert ix.stats()["trained_on"] == 1300
 
 
-def test_writes_during_background_migration_are_replayed(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("stage", ["copy", "replay"])
+def test_writes_during_background_migration_are_replayed(monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
+    """The migration is held at a stage (after copying the training sample; after training and
+    filling the new index): searches and writes still go on, and end up in the new index."""
     vecs = clustered(1200, D, seed=5)
     ix = PrototypeIndex(Provenance("t", D), IndexConfig(ivf_threshold=100_000, background=True))
     ids = ix.add(vecs[:1000], metas(1000))
     gate, inside = threading.Event(), threading.Event()
-    original = _PI._copy_vectors
+    if stage == "copy":
+        original = _PI._copy_vectors
 
-    def slow_copy(self: PrototypeIndex, which: np.ndarray) -> np.ndarray:
-        out = original(self, which)
-        inside.set()
-        assert gate.wait(10)
-        return out
+        def slow_copy(self: PrototypeIndex, which: np.ndarray) -> np.ndarray:
+            out = original(self, which)
+            inside.set()
+            assert gate.wait(10)
+            return out
 
-    monkeypatch.setattr(_PI, "_copy_vectors", slow_copy)
+        monkeypatch.setattr(_PI, "_copy_vectors", slow_copy)
+    else:
+        replay = _PI._replay
+
+        def slow_replay(ivf: object, ops: list[object]) -> None:
+            if not inside.is_set():  # the first replay runs off-lock, before the swap
+                inside.set()
+                assert gate.wait(10)
+            replay(ivf, ops)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(_PI, "_replay", staticmethod(slow_replay))
     assert ix.migrate(wait=False)
     assert inside.wait(10) and ix.migrating
     # the migration is building off-lock: searches and writes go on
@@ -147,3 +161,37 @@ def test_a_large_batch_goes_in_slices_and_keeps_its_ids() -> None:
     ids = ix.add(vecs, metas(20_000))
     assert list(ids) == list(range(20_000)) and len(ix) == 20_000
     assert ix.search(vecs[19_999], 1).ids[0, 0] == 19_999
+
+
+def test_ivf_adds_assign_lists_off_lock_and_never_with_a_swapped_quantizer(monkeypatch: pytest.MonkeyPatch) -> None:
+    import faiss
+
+    vecs = clustered(2500, D, seed=20)
+    ix = PrototypeIndex(Provenance("t", D), IndexConfig(ivf_threshold=1000, retrain_growth=100.0, background=False))
+    ix.add(vecs[:1500], metas(1500))
+    assert ix.kind == "ivf"
+    original, used = _PI._assign_lists, []
+
+    def spy(self: PrototypeIndex, v: np.ndarray) -> object:
+        out = original(self, v)
+        used.append(out is not None and out[0] is self._index)
+        return out
+
+    monkeypatch.setattr(_PI, "_assign_lists", spy)
+    new_ids = ix.add(vecs[1500:2000], metas(500, start=1500))  # lists assigned before the write lock
+    assert used == [True]
+
+    def list_of(i: int) -> int:
+        return int(ix._index.direct_map.get(i)) >> 32  # (list number << 32) | offset
+
+    want = ix._index.quantizer.search(vecs[1500:2000], 1)[1].reshape(-1)
+    assert [list_of(int(i)) for i in new_ids] == want.tolist()
+    # lists computed against an index that has been swapped since are not used
+    stale = faiss.IndexIVFFlat(faiss.IndexFlatIP(D), D, 4, faiss.METRIC_INNER_PRODUCT)
+    monkeypatch.setattr(_PI, "_assign_lists", lambda self, v: (stale, np.zeros(len(v), np.int64)))
+    more = ix.add(vecs[2000:], metas(500, start=2000))
+    want = ix._index.quantizer.search(vecs[2000:], 1)[1].reshape(-1)
+    assert [list_of(int(i)) for i in more] == want.tolist()
+    ref = BruteForceIndex(D)
+    ref.add(vecs, np.arange(2500))
+    assert recall(ix, ref, clustered(50, D, seed=21), 5, nprobe=ix.nlist) == 1.0

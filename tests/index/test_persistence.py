@@ -93,6 +93,27 @@ def test_other_schema_version(tmp_path: Path) -> None:
         load_index(tmp_path)
 
 
+def test_a_save_over_a_newer_schema_keeps_its_generations(tmp_path: Path) -> None:
+    save_index(_index(20), tmp_path)
+    foreign = _current_folder(tmp_path)
+    doc = json.loads((tmp_path / P.MANIFEST).read_text())
+    doc["schema_version"] = doc["current"]["provenance"]["schema_version"] = 2  # as a newer version writes it
+    (tmp_path / P.MANIFEST).write_text(json.dumps(doc))
+    gen = json.loads((foreign / P.GENERATION).read_text())
+    gen["provenance"]["schema_version"] = 2
+    (foreign / P.GENERATION).write_text(json.dumps(gen))
+    with pytest.raises(SchemaVersionError, match="index rebuild"):
+        load_index(tmp_path)
+    ours = _index(30, seed=5)
+    for _ in range(3):  # saves (e.g. `index rebuild`) never delete what the other version wrote
+        save_index(ours, tmp_path)
+    assert foreign.is_dir() and (foreign / "index.faiss").is_file()
+    assert json.loads((tmp_path / "MANIFEST.schema-2.json").read_text())["schema_version"] == 2
+    back, report = load_index(tmp_path)
+    _same(ours, back)
+    assert report.generation == 4 and len(list(tmp_path.glob("gen-*"))) == 3  # foreign + current + previous
+
+
 def _current_folder(root: Path) -> Path:
     return root / json.loads((root / P.MANIFEST).read_text())["current"]["folder"]
 

@@ -131,3 +131,53 @@ def test_cli_stats_reports_a_foreign_index(home: Path, capsys: pytest.CaptureFix
     save_index(ix, home / "index")
     assert main(["index", "stats", "--home", str(home), "--encoder", "builtin"]) == 0
     assert "DIFFERENT" in capsys.readouterr().out
+
+
+def test_rebuild_index_from_an_embedding_function_with_an_adapter() -> None:
+    imgs = _images(6, seed=3)
+    source = [(im, {"workflow": "calc", "step": i}) for i, im in enumerate(imgs)]
+    enc = FakeEncoder()
+    with pytest.raises(ValidationError, match="provenance="):
+        rebuild_index(source, enc.embed)
+    with pytest.raises(ValidationError, match="encoder or an embedding function"):
+        rebuild_index(source, 42)  # type: ignore[arg-type]
+    rot = np.linalg.qr(np.random.default_rng(4).normal(size=(D, D)))[0].astype(np.float32)
+    prov = Provenance("fake", D, "w1", adapter_version=2)
+    with pytest.raises(ValidationError, match="adapter v2"):
+        rebuild_index(source, enc.embed, provenance=prov, adapter=lambda x: x @ rot, adapter_version=1)
+    res = rebuild_index(source, enc.embed, provenance=prov, adapter=lambda x: x @ rot, adapter_version=2)
+    assert res.index.provenance == prov and res.added == 6
+    base = enc.embed([imgs[4]])
+    rec = res.index.get(int(res.index.search(base @ rot, 1).ids[0, 0]))
+    assert rec.meta.step == 4
+    np.testing.assert_allclose(rec.vector, (base @ rot)[0], atol=1e-6)
+    np.testing.assert_allclose(rec.base, base[0], atol=1e-6)  # type: ignore[arg-type]
+
+
+def test_cli_rebuild_on_the_recorded_xcalc_workflow(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """End to end on a workflow folder recorded on xcalc: every stored thumbnail and crop is
+    re-embedded, saved, and found again as its own (workflow, step, kind)."""
+    import shutil
+
+    from rpa_vision.cli.index import WorkflowImageSource
+    from rpa_vision.core.paths import Paths
+    from rpa_vision.embedding import create_encoder
+
+    recorded = Path(__file__).resolve().parents[2] / "workflows" / "xcalc-multiply"
+    if not (recorded / "workflow.json").is_file():
+        pytest.skip("the recorded example workflow is not in this checkout")
+    paths = Paths.resolve(home)
+    shutil.copytree(recorded, paths.workflows / "xcalc-multiply")
+    assert main(["index", "rebuild", "--encoder", "builtin", "--home", str(home), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    source = WorkflowImageSource(paths)
+    assert summary["prototypes"] == len(source) > 0 and summary["skipped"] == 0
+    encoder = create_encoder("builtin")
+    ix, _ = load_index(paths.index, expected=Provenance.from_encoder(encoder))
+    items = list(source)
+    vecs = encoder.embed([im for im, _ in items])
+    res = ix.search(vecs, 3)
+    for q, (_, meta) in enumerate(items):
+        best = [m for s, m in zip(res.scores[q], res.metadata[q], strict=True) if m is not None and s > 0.999]
+        assert (meta["workflow"], meta["step"], meta["kind"]) in {(m.workflow, m.step, m.kind) for m in best}
+    assert {m["kind"] for _, m in items} == {"state", "target"}
