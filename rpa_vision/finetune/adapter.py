@@ -28,6 +28,21 @@ def l2_normalize(x: np.ndarray) -> np.ndarray:
     return np.divide(x, n, out=np.zeros_like(x), where=n > 0)
 
 
+_IDENTITY_KEYS = ("name", "encoder", "dim", "model", "weights", "pretrained", "preprocessing", "quantized", "config")
+
+
+def encoder_identity(provenance: dict[str, Any]) -> dict[str, Any]:
+    """What makes two encoders produce the same embedding space (a weights file's path is left out:
+    moving the file changes nothing, its fingerprint or tag does)."""
+    out: dict[str, Any] = {}
+    for k in _IDENTITY_KEYS:
+        v = provenance.get(k)
+        if k == "weights" and isinstance(v, dict):
+            v = v.get("fingerprint") or v.get("tag") or v.get("sha")
+        out[k] = v
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class Adapter:
     """A trained (or identity) adapter for one encoder and dimension."""
@@ -80,8 +95,7 @@ class Adapter:
 
     def check_encoder(self, provenance: dict[str, Any]) -> None:
         """Raise when this adapter was trained for another encoder or dimension."""
-        mine = {k: self.encoder.get(k) for k in ("name", "dim", "model", "weights")}
-        theirs = {k: provenance.get(k) for k in ("name", "dim", "model", "weights")}
+        mine, theirs = encoder_identity(self.encoder), encoder_identity(provenance)
         diff = {k: (mine[k], theirs[k]) for k in mine if mine[k] is not None and mine[k] != theirs[k]}
         if diff or provenance.get("dim", self.dim) != self.dim:
             raise ProvenanceMismatchError(

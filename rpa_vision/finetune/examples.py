@@ -29,6 +29,17 @@ log = get_logger(__name__)
 ExampleKind = Literal["confirmation", "correction", "healed"]
 EXAMPLES_SCHEMA_VERSION = 1
 
+_ROOT_LOCKS: dict[str, threading.RLock] = {}
+_ROOT_LOCKS_GUARD = threading.Lock()
+
+
+def _root_lock(root: Path) -> threading.RLock:
+    """One lock per store folder, shared by every ``ExampleStore`` of this process on that folder
+    (the replayer's feedback sink and the app's fine-tuner each hold one)."""
+    key = str(root.resolve())
+    with _ROOT_LOCKS_GUARD:
+        return _ROOT_LOCKS.setdefault(key, threading.RLock())
+
 
 @dataclass(frozen=True)
 class Example:
@@ -57,15 +68,19 @@ class Example:
 
 
 class ExampleStore:
-    """Examples under ``<home>/finetune``: ``examples.json`` + ``crops/<hash>.png``."""
+    """Examples under ``<home>/finetune``: ``examples.json`` + ``crops/<hash>.png``.
+
+    Several stores may share a folder (in one process): each re-reads the file when another wrote
+    it since, so none overwrites the other's examples."""
 
     def __init__(self, root: Path, max_examples: int = 2000) -> None:
         if max_examples < 1:
             raise ValidationError("max_examples must be >= 1", field="max_examples")
         self.root = Path(root)
         self.max_examples = max_examples
-        self._lock = threading.RLock()
+        self._lock = _root_lock(self.root)
         self._examples: list[Example] | None = None
+        self._stamp: tuple[int, int] | None = None
         self.added_since_training = 0
 
     @property
@@ -90,11 +105,27 @@ class ExampleStore:
         except (KeyError, TypeError, ValueError) as exc:
             raise CorruptFileError(path, f"malformed example: {exc}") from exc
 
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.file.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
     def examples(self) -> list[Example]:
         with self._lock:
-            if self._examples is None:
+            stamp = self._file_stamp()
+            if self._examples is None or stamp != self._stamp:
+                self.added_since_training = 0
                 self._examples = self._load()
+                self._stamp = self._file_stamp()
             return list(self._examples)
+
+    def pending(self) -> int:
+        """Examples added since the last training (re-read from disk when it changed)."""
+        with self._lock:
+            self.examples()
+            return self.added_since_training
 
     def _load(self) -> list[Example]:
         if not self.file.exists():
@@ -130,6 +161,7 @@ class ExampleStore:
             "added_since_training": self.added_since_training,
             "examples": [e.to_json() for e in examples],
         }, indent=None)
+        self._stamp = self._file_stamp()
 
     # crops ---------------------------------------------------------------------------------
     def put_crop(self, crop: np.ndarray) -> str:
@@ -179,10 +211,12 @@ class ExampleStore:
             self._gc_crops(dropped)
             return ex
 
-    def mark_trained(self) -> None:
+    def mark_trained(self, consumed: int | None = None) -> None:
+        """Training used ``consumed`` of the new examples (all when None); later ones stay new."""
         with self._lock:
             self.examples()
-            self.added_since_training = 0
+            left = 0 if consumed is None else max(0, self.added_since_training - consumed)
+            self.added_since_training = left
             self._save()
 
     def _gc_crops(self, dropped: Sequence[Example]) -> None:

@@ -37,6 +37,7 @@ class AdapterRegistry:
         self._lock = threading.RLock()
         self._current = Adapter.identity(dim, encoder)
         self._listeners: list[SwapListener] = []
+        self._swapped: list[SwapListener] = []
         self.warnings: list[str] = []
 
     # paths ---------------------------------------------------------------------------------
@@ -68,6 +69,29 @@ class AdapterRegistry:
         """``fn(new_adapter)`` runs before a swap is published (e.g. to re-project prototypes);
         if it raises, the swap does not happen."""
         self._listeners.append(fn)
+
+    def on_swapped(self, fn: SwapListener) -> None:
+        """``fn(adapter)`` runs after a swap (or rollback) made ``adapter`` current, e.g. to hand it to a
+        Locator. Failures are logged; the swap stands."""
+        self._swapped.append(fn)
+
+    def remove_listener(self, fn: SwapListener) -> None:
+        """Forget ``fn`` (both kinds); unknown functions are ignored."""
+        for lst in (self._listeners, self._swapped):
+            while fn in lst:
+                lst.remove(fn)
+
+    def _swap(self, adapter: Adapter) -> None:
+        """Prepare listeners, then the pointer, then the reference, then the swapped listeners."""
+        for fn in list(self._listeners):
+            fn(adapter)
+        atomic_write_json(self.pointer, {"version": adapter.version})
+        self._current = adapter
+        for fn in list(self._swapped):
+            try:
+                fn(adapter)
+            except Exception:  # a listener must not undo a published swap
+                log.exception("adapter swap listener failed")
 
     def _usable(self, version: int) -> Adapter:
         ad = Adapter.load(self.path(version))
@@ -108,10 +132,7 @@ class AdapterRegistry:
             raise ValidationError(f"adapter dimension {adapter.dim} != {self.dim}", field="dim")
         with self._lock:
             adapter.save(self.path(adapter.version))
-            for fn in self._listeners:
-                fn(adapter)
-            atomic_write_json(self.pointer, {"version": adapter.version})
-            self._current = adapter
+            self._swap(adapter)
 
     def rollback(self, version: int) -> Adapter:
         """Make an earlier version (0 = identity) current again."""
@@ -125,8 +146,5 @@ class AdapterRegistry:
                         field="version",
                     )
                 adapter = self._usable(version)
-            for fn in self._listeners:
-                fn(adapter)
-            atomic_write_json(self.pointer, {"version": adapter.version})
-            self._current = adapter
+            self._swap(adapter)
             return adapter

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rpa_vision.core.atomic import atomic_write_json, read_json
-from rpa_vision.core.errors import CorruptFileError, StorageError, ValidationError
+from rpa_vision.core.errors import CorruptFileError, RpaVisionError, StorageError, ValidationError
 from rpa_vision.core.logging import get_logger
 from rpa_vision.core.paths import Paths
 from rpa_vision.finetune.adapter import Adapter
@@ -86,33 +86,117 @@ class FineTuner:
         encoder_provenance: dict[str, Any],
         dim: int,
         config: FineTuneConfig = FineTuneConfig(),
+        registry: AdapterRegistry | None = None,
     ) -> None:
         self.paths = paths
         self.config = config
         self._embed = embed
         self.store = ExampleStore(paths.finetune, config.max_examples)
-        self.registry = AdapterRegistry(paths.adapters, dim, encoder_provenance)
-        self.registry.load()
+        if registry is None:
+            registry = AdapterRegistry(paths.adapters, dim, encoder_provenance)
+            registry.load()
+        elif registry.dim != dim:
+            raise ValidationError(f"registry dimension {registry.dim} != encoder dimension {dim}", field="registry")
+        self.registry = registry
         self._vec_cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
         self._state: State = "idle"
         self._listeners: list[Callable[[FineTuneStatus], None]] = []
+        self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._owned_listeners: list[Callable[[Adapter], None]] = []
 
     @classmethod
     def for_encoder(cls, paths: Paths, encoder: Any, config: FineTuneConfig = FineTuneConfig()) -> FineTuner:
-        """Build from an ``rpa_vision.embedding`` encoder (``embed``, ``provenance()``, ``dim``)."""
-        return cls(paths, encoder.embed, dict(encoder.provenance()), int(encoder.dim), config)
+        """Build from an ``rpa_vision.embedding`` encoder (``embed``, ``provenance()``, ``dim``) on the
+        process-wide registry of that encoder (so Locators bound with ``bind_current_adapter`` follow
+        its swaps); the index saved under ``paths.index`` is re-projected before every swap.
+
+        In an app::
+
+            tuner = FineTuner.for_encoder(paths, encoder, FineTuneConfig(auto_after=10))
+            tuner.subscribe(lambda st: show(st.line()))
+            tuner.start()          # trains in the background after 10 new examples
+            ...
+            tuner.stop()
+        """
+        from rpa_vision.finetune.wiring import encoder_provenance, reproject_saved_index, shared_registry
+
+        registry = shared_registry(paths, encoder)
+        tuner = cls(paths, encoder.embed, encoder_provenance(encoder), int(encoder.dim), config, registry)
+        listener = reproject_saved_index(paths.index)
+        registry.add_listener(listener)
+        tuner._owned_listeners.append(listener)
+        return tuner
+
+    def close(self) -> None:
+        """Stop (see ``stop``) and detach this tuner's listeners from a shared registry."""
+        self.stop()
+        for fn in self._owned_listeners:
+            self.registry.remove_listener(fn)
+        self._owned_listeners.clear()
 
     # --- examples ---------------------------------------------------------------------------
     def add_example(self, kind: ExampleKind, target: np.ndarray, positive: np.ndarray,
                     negatives: Sequence[np.ndarray] = (), context: dict[str, Any] | None = None) -> Example | None:
         ex = self.store.add(kind, target, positive, negatives, context)
-        if ex is not None and self.config.auto_after and self.store.added_since_training >= self.config.auto_after:
-            self.start_background()
+        if ex is not None:
+            self.maybe_train()
         self._notify()
         return ex
+
+    def maybe_train(self) -> bool:
+        """Start a background run when ``auto_after`` new examples arrived (from this tuner or any
+        other writer of the store, e.g. the replayer's feedback sink); returns whether one started."""
+        if not self.config.auto_after or self.store.pending() < self.config.auto_after:
+            return False
+        return self.start_background()
+
+    # --- the app's loop ----------------------------------------------------------------------
+    def start(self, poll_s: float = 2.0) -> None:
+        """Watch the example store in a daemon thread and train in the background whenever
+        ``auto_after`` new examples arrived. Idempotent; ``stop()`` ends it."""
+        if poll_s <= 0:
+            raise ValidationError("poll_s must be > 0", field="poll_s")
+        with self._lock:
+            if self._watcher is not None and self._watcher.is_alive():
+                return
+            self._stop.clear()
+            self._watcher = threading.Thread(target=self._watch, args=(poll_s,), name="rpa-vision-finetune-watch",
+                                             daemon=True)
+            self._watcher.start()
+
+    def _watch(self, poll_s: float) -> None:
+        seen = -1
+        while not self._stop.wait(poll_s):
+            try:
+                pending = self.store.pending()
+                if pending != seen:
+                    seen = pending
+                    self._notify()
+                self.maybe_train()
+            except (RpaVisionError, OSError) as exc:
+                log.warning("fine-tuner watch: %s", exc)
+
+    def stop(self, timeout: float | None = 10.0) -> bool:
+        """Stop watching, cancel a running training and wait for it; True when all stopped."""
+        self._stop.set()
+        w = self._watcher
+        if w is not None:
+            w.join(timeout)
+        self.cancel()
+        return self.wait(timeout) and (w is None or not w.is_alive())
+
+    @property
+    def running(self) -> bool:
+        """Whether the watch loop runs."""
+        return self._watcher is not None and self._watcher.is_alive()
+
+    def status_text(self) -> str:
+        """One line for a status bar, e.g. ``idle; adapter v2; 40 examples (3 new); last run swapped ...``."""
+        return self.status().line()
 
     # --- status -----------------------------------------------------------------------------
     @property
@@ -130,7 +214,7 @@ class FineTuner:
 
     def status(self) -> FineTuneStatus:
         hist = self.history()
-        return FineTuneStatus(self._state, len(self.store), self.store.added_since_training,
+        return FineTuneStatus(self._state, len(self.store), self.store.pending(),
                               self.registry.current.version, hist[-1] if hist else None,
                               tuple(self.registry.warnings))
 
@@ -180,6 +264,7 @@ class FineTuner:
         Raises ``TrainingSkipped`` (with the reason) when there is nothing to learn."""
         started = time.time()
         examples = self.store.examples()
+        consumed = self.store.pending()
         try:
             vectors, index = self._vectors(examples)
             if vectors.shape[0] and vectors.shape[1] != self.registry.dim:
@@ -200,7 +285,7 @@ class FineTuner:
         else:
             self._record(RunRecord(outcome="kept", reason="the new adapter did not validate better",
                                    adapter_version=self.registry.current.version, **rec))  # type: ignore[arg-type]
-        self.store.mark_trained()
+        self.store.mark_trained(consumed)
         return result
 
     def start_background(self) -> bool:

@@ -218,11 +218,26 @@ def build_replayer(
         monitors = []
     if performer is None and not cfg.dry_run:
         performer = InputPerformer(backend=input_backend, monitors=monitors)
+    if locator is None:  # fine-tuner hook: the Locator uses the current adapter of its encoder
+        locator = adapted_locator(paths)
     return Replayer(
         wf, store, frames, LocatorAdapter(locator), performer or _NoPerformer(), decider,
         state_encoder or ThumbnailStateEncoder(), feedback=feedback or ExampleStoreSink(paths),
         config=cfg, observer=observer, monitors=monitors,
     )
+
+
+def adapted_locator(paths: Paths, config: Any = None) -> Any:
+    """(Fine-tuner hook.) A Locator on the default encoder, bound to that encoder's current
+    fine-tuned adapter under ``paths`` (it follows later swaps made in this process)."""
+    from rpa_vision.finetune.wiring import bind_current_adapter
+    from rpa_vision.locate import Locator
+    from rpa_vision.locate.backends import default_encoder
+
+    encoder = default_encoder()
+    locator = Locator(encoder=encoder, config=config)
+    bind_current_adapter(locator, paths, encoder)
+    return locator
 
 
 class _NoPerformer:
