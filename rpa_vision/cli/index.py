@@ -3,7 +3,9 @@
 ``stats`` loads the saved index (``<home>/index``) and prints its size, type, nlist/nprobe,
 memory, provenance and files (``--json`` for tools). ``rebuild`` re-embeds every prototype image
 of the workflow library (state thumbnails and target crops, healed looks included) with the
-current encoder and saves a new index atomically (the previous copy stays until it is complete).
+current encoder (the settings' one unless ``--encoder`` says otherwise) and its published fine-tuned
+adapter, if any (``--no-adapter``: base embeddings), and saves a new index atomically (the previous
+copy stays until it is complete).
 
 The workflow library is read only here (imported lazily), never by ``rpa_vision.index``.
 """
@@ -16,7 +18,7 @@ import importlib.util
 import json
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +121,26 @@ def _stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _current_adapter(paths: Paths, encoder: Any) -> tuple[Callable[[np.ndarray], np.ndarray] | None, int, list[str]]:
+    """The fine-tuned adapter published for this encoder (``<home>/adapters``), if any: the rebuilt
+    index holds adapted vectors (and keeps the base ones), as the fine-tuner's re-projection does."""
+    if not (paths.adapters / "current.json").exists():
+        return None, 0, []
+    try:
+        from rpa_vision.finetune.wiring import shared_registry
+
+        registry = shared_registry(paths, encoder)
+    except (ImportError, RpaVisionError, OSError) as exc:
+        return None, 0, [f"the fine-tuned adapter was not applied ({exc}); the index holds base embeddings"]
+    adapter = registry.current
+    notes = [f"adapter: {w}" for w in registry.warnings]
+    if adapter.is_identity or adapter.version == 0:
+        return None, 0, notes
+    return adapter.apply, int(adapter.version), notes
+
+
 def _rebuild(args: argparse.Namespace) -> int:
+    from rpa_vision.core.settings import load_settings
     from rpa_vision.embedding import create_encoder
     from rpa_vision.index import IndexConfig, rebuild_index, save_index
 
@@ -128,7 +149,8 @@ def _rebuild(args: argparse.Namespace) -> int:
     if len(source) == 0 and not args.allow_empty:
         raise IndexError_(f"no prototype images found in {paths.workflows} (record a workflow first, "
                           "or pass --allow-empty to save an empty index)")
-    encoder = create_encoder(args.encoder)
+    encoder = create_encoder(args.encoder or load_settings(paths).settings.encoder)
+    adapter, adapter_version, notes = (None, 0, []) if args.no_adapter else _current_adapter(paths, encoder)
     t0 = time.perf_counter()
     last = [0.0]
 
@@ -139,15 +161,15 @@ def _rebuild(args: argparse.Namespace) -> int:
             print(f"  embedded {done}/{total}", file=sys.stderr, flush=True)
 
     result = rebuild_index(source, encoder, config=IndexConfig(background=False), batch_size=args.batch_size,
-                           total=len(source), progress=progress)
+                           adapter=adapter, adapter_version=adapter_version, total=len(source), progress=progress)
     folder = save_index(result.index, paths.index)
     took = time.perf_counter() - t0
     problems = [f"{m.get('workflow', '?')} step {m.get('step', '?')}: {why}" for m, why in result.skipped]
     problems += source.problems
     summary = {"path": str(paths.index), "generation_folder": folder.name, "prototypes": result.added,
                "workflows": len({m["workflow"] for _, _, m in source.items}), "skipped": len(problems),
-               "problems": problems, "encoder": result.index.provenance.to_json(), "type": result.index.kind,
-               "seconds": round(took, 3)}
+               "problems": problems, "notes": notes, "encoder": result.index.provenance.to_json(),
+               "type": result.index.kind, "seconds": round(took, 3)}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -155,6 +177,8 @@ def _rebuild(args: argparse.Namespace) -> int:
               f"{result.index.provenance.describe()} ({result.index.kind}) in {took:.1f} s -> {folder}")
         for p in problems:
             print(f"skipped: {p}")
+        for n in notes:
+            print(f"note: {n}")
     return 0
 
 
@@ -167,7 +191,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help="home folder")
     s.set_defaults(func=_stats)
     r = isub.add_parser("rebuild", help="re-embed every stored crop and thumbnail with the current encoder")
-    r.add_argument("--encoder", default="auto", help="encoder name (default auto)")
+    r.add_argument("--encoder", default=None, help="encoder name (default: the one in the settings, else auto)")
+    r.add_argument("--no-adapter", action="store_true",
+                   help="index base embeddings even when a fine-tuned adapter is published for this encoder")
     r.add_argument("--batch-size", type=int, default=64)
     r.add_argument("--allow-empty", action="store_true", help="save an empty index when there is nothing to embed")
     r.add_argument("--json", action="store_true", help="machine-readable summary")

@@ -52,6 +52,7 @@ class PrototypeCache:
         self._data: OrderedDict[int, PrototypeRecord] = OrderedDict()
         self._lock = threading.Lock()
         self._hits = self._misses = self._evictions = 0
+        self._invalidations = 0  # bumped by every invalidate: a record fetched before one is not kept
         index.add_listener(self.invalidate)
 
     def close(self) -> None:
@@ -81,9 +82,11 @@ class PrototypeCache:
                 self._data.move_to_end(key)
                 return rec
             self._misses += 1
+            seen = self._invalidations
         rec = self.index.get(key)  # outside our lock: the index has its own
         with self._lock:
-            self._put(rec)
+            if self._invalidations == seen:  # else it may have changed meanwhile: serve it, keep none
+                self._put(rec)
         return rec
 
     def get_many(self, ids: Iterable[int]) -> list[PrototypeRecord]:
@@ -104,6 +107,7 @@ class PrototypeCache:
     def invalidate(self, ids: Iterable[int] | np.ndarray | None = None) -> None:
         """Drop these ids (all when None)."""
         with self._lock:
+            self._invalidations += 1
             if ids is None:
                 self._data.clear()
                 return

@@ -116,3 +116,21 @@ def test_matcher_widens_fetch_to_find_k_groups_and_uses_cache() -> None:
     mc = Matcher(ix, cache).match(e[0], k=1, workflow="other")
     assert [x.workflow for x in mc] == ["other"] and cache.stats().entries == 1
     assert Matcher(ix).match_many(np.stack([e[0], e[2]]), k=1)[1][0].workflow == "other"
+
+
+def test_cache_keeps_no_record_that_changed_while_it_was_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
+    ix, ids, v = _ix()
+    cache = PrototypeCache(ix, max_entries=10)
+    fetch = ix.get
+
+    def racing_get(id_: int) -> object:
+        rec = fetch(id_)  # the old record ...
+        ix.update(int(id_), v[9])  # ... changed by another writer before the cache stores it
+        return rec
+
+    monkeypatch.setattr(ix, "get", racing_get)
+    cache.get(int(ids[0]))
+    monkeypatch.undo()
+    assert int(ids[0]) not in cache
+    np.testing.assert_allclose(cache.get(int(ids[0])).vector, v[9], atol=1e-7)
+    assert int(ids[0]) in cache

@@ -181,3 +181,36 @@ def test_cli_rebuild_on_the_recorded_xcalc_workflow(home: Path, capsys: pytest.C
         best = [m for s, m in zip(res.scores[q], res.metadata[q], strict=True) if m is not None and s > 0.999]
         assert (meta["workflow"], meta["step"], meta["kind"]) in {(m.workflow, m.step, m.kind) for m in best}
     assert {m["kind"] for _, m in items} == {"state", "target"}
+
+
+def test_cli_rebuild_applies_the_published_adapter(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The rebuilt index is in the space the fine-tuner re-projects to: current adapter, base kept."""
+    from rpa_vision.cli.index import WorkflowImageSource
+    from rpa_vision.core.paths import Paths
+    from rpa_vision.core.settings import Settings, save_settings
+    from rpa_vision.embedding import create_encoder
+    from rpa_vision.finetune.adapter import Adapter
+    from rpa_vision.finetune.registry import AdapterRegistry
+    from rpa_vision.finetune.wiring import encoder_provenance
+
+    _library(home)
+    paths = Paths.resolve(home)
+    save_settings(Settings(encoder="builtin"), paths)  # the settings name the encoder: no --encoder
+    encoder = create_encoder("builtin")
+    prov = encoder_provenance(encoder)
+    rng = np.random.default_rng(5)
+    adapter = Adapter(0.05 * rng.normal(size=(encoder.dim, encoder.dim)).astype(np.float32),
+                      np.zeros(encoder.dim, np.float32), version=2, encoder=prov)
+    AdapterRegistry(paths.adapters, encoder.dim, prov).publish(adapter)
+    assert main(["index", "rebuild", "--home", str(home), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["encoder"]["adapter_version"] == 2 and summary["encoder"]["encoder"].startswith("builtin")
+    ix, _ = load_index(paths.index, expected=Provenance.from_encoder(encoder, adapter_version=2))
+    image, meta = next(iter(WorkflowImageSource(paths)))
+    base = encoder.embed([image])
+    rec = ix.get(int(ix.search(adapter.apply(base), 1).ids[0, 0]))
+    assert (rec.meta.workflow, rec.meta.step, rec.meta.kind) == (meta["workflow"], meta["step"], meta["kind"])
+    np.testing.assert_allclose(rec.vector, adapter.apply(base)[0], atol=1e-5)
+    np.testing.assert_allclose(rec.base, base[0], atol=1e-5)  # type: ignore[arg-type]
+    assert main(["index", "rebuild", "--home", str(home), "--json", "--no-adapter"]) == 0
+    assert json.loads(capsys.readouterr().out)["encoder"]["adapter_version"] == 0
