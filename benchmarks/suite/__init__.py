@@ -1,4 +1,4 @@
-"""The perturbation suite: real applications (xcalc, the Qt test app) under Xvfb, perturbed the way
+"""The perturbation suite: real applications (xcalc, xgc, the Qt test app) under Xvfb, perturbed the way
 a real desktop perturbs them, with ground-truth element boxes and state labels.
 
 ``python -m benchmarks.suite.build --out data/suite [--full]`` builds it;

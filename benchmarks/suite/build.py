@@ -1,6 +1,6 @@
 """Build the perturbation suite: ``python -m benchmarks.suite.build --out data/suite [--full]``.
 
-Starts Xvfb at 1920x1080 and 3840x2160 (a desktop-blue root window), runs each configuration of
+Starts Xvfb at 1920x1080 and 3840x2160 (its root window stays black), runs each configuration of
 ``configs.py`` alone on its screen, waits for a stable picture, and writes per configuration a
 folder with ``screen.png`` (the full screen) and ``truth.json`` (elements with stable ids and
 boxes in screen pixels, the configuration, its perturbation and its state label), plus
@@ -46,10 +46,12 @@ def grab_stable(display: str, *, timeout: float = 4.0) -> np.ndarray:
 
 
 def _launch(cfg: SuiteConfig, env: dict[str, str]) -> AbstractContextManager[Any]:
-    from rpa_vision.testbed.apps import launch_testapp, launch_xcalc
+    from rpa_vision.testbed.apps import launch_testapp, launch_xcalc, launch_xgc
 
     if cfg.app == "xcalc":
         return launch_xcalc(env, **cfg.options)
+    if cfg.app == "xgc":
+        return launch_xgc(env, **cfg.options)
     return launch_testapp(env, **cfg.options)
 
 
@@ -119,8 +121,11 @@ def _capture_with_retry(cfg: SuiteConfig, server: Any, attempts: int = 3) -> tup
             return image, truth, server
         except RpaVisionError as exc:
             last = exc
+            # start the new server while the old one still holds its display number, so that a
+            # number some other process broke is not picked again
+            fresh = Xvfb(server.width, server.height).start()
             server.stop()
-            server = Xvfb(server.width, server.height).start()
+            server = fresh
             subprocess.run(["xsetroot", "-solid", DESKTOP], env=server.env, check=False)
     raise RpaVisionError(f"{cfg.name}: {last}")
 

@@ -8,7 +8,7 @@ from typing import Any
 from rpa_vision.core.errors import ValidationError
 
 PERTURBATIONS = ("base", "moved", "resized", "font", "theme", "scale", "style", "relayout", "4k")
-APPS = ("xcalc", "qt")
+APPS = ("xcalc", "xgc", "qt")
 SCREENS = {"1080p": (1920, 1080), "4k": (3840, 2160)}
 
 
@@ -61,6 +61,28 @@ def _xcalc() -> list[SuiteConfig]:
           actions=_COMPUTE),
         c("xcalc_result_colors", "xcalc", "theme", "xcalc/result",
           options={"geometry": "+140+120", "bg": "lightyellow", "fg": "navy"}, actions=_COMPUTE),
+    ]
+
+
+_XGC_RUN = ("xgc/2.0",)  # the Run button: draws the selected test (Lines) and prints its timing
+
+
+def _xgc() -> list[SuiteConfig]:
+    """xgc: rows of look-alike Athena toggles (ground truth from its X window tree)."""
+    c = SuiteConfig
+    pos = {"geometry": "+100+50"}
+    colors = {"bg": "lightyellow", "fg": "navy"}
+    return [
+        c("xgc_base", "xgc", "base", "xgc/idle", options=dict(pos)),
+        c("xgc_moved", "xgc", "moved", "xgc/idle", options={"geometry": "+900+330"}),
+        c("xgc_resized", "xgc", "resized", "xgc/idle", options={"geometry": "1100x800+100+50"}),
+        c("xgc_font", "xgc", "font", "xgc/idle", options={**pos, "font": "9x15"}),
+        c("xgc_colors", "xgc", "theme", "xgc/idle", options={**pos, **colors}),
+        c("xgc_reverse", "xgc", "theme", "xgc/idle", options={**pos, "reverse": True}),
+        c("xgc_4k", "xgc", "4k", "xgc/idle", screen="4k", options={"geometry": "+1500+700"}),
+        c("xgc_run_base", "xgc", "base", "xgc/run", options=dict(pos), actions=_XGC_RUN),
+        c("xgc_run_moved", "xgc", "moved", "xgc/run", options={"geometry": "+700+250"}, actions=_XGC_RUN),
+        c("xgc_run_colors", "xgc", "theme", "xgc/run", options={**pos, **colors}, actions=_XGC_RUN),
     ]
 
 
@@ -119,7 +141,7 @@ def _xcalc_full() -> list[SuiteConfig]:
 
 
 def compact_configs() -> list[SuiteConfig]:
-    return _xcalc() + _qt()
+    return _xcalc() + _xgc() + _qt()
 
 
 def full_configs() -> list[SuiteConfig]:

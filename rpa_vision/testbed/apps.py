@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,7 @@ class AppElement:
 class RunningApp:
     """A started application: its process, X window id and display environment."""
 
-    app: str  # "xcalc" | "qt"
+    app: str  # "xcalc" | "xgc" | "qt"
     proc: subprocess.Popen[bytes]
     wid: int
     env: dict[str, str]
@@ -76,6 +76,8 @@ class RunningApp:
     def elements(self) -> list[AppElement]:
         if self.app == "xcalc":
             return xcalc_elements(self.wid, self.env)
+        if self.app == "xgc":
+            return xgc_elements(self.wid, self.env)
         if self.geometry_file is None:
             raise AppLaunchError("the Qt test app was started without a geometry dump")
         return testapp_elements(read_geometry(self.geometry_file))
@@ -116,7 +118,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def launch_xcalc(
+def launch_xt(
+    program: str,
+    window_name: str,
     env: dict[str, str],
     *,
     geometry: str | None = None,
@@ -128,8 +132,9 @@ def launch_xcalc(
     timeout: float = 15.0,
     settle: float = 0.4,
 ) -> Iterator[RunningApp]:
-    """xcalc with X toolkit options (``-geometry``, ``-fg``, ``-bg``, ``-fn``, ``-rv``, ``-xrm``)."""
-    args = ["xcalc"]
+    """An X toolkit program with the standard options (``-geometry``, ``-fg``, ``-bg``, ``-fn``,
+    ``-rv``, ``-xrm``), waited for by its window name; ``RunningApp.app`` is ``program``."""
+    args = [program]
     for flag, val in (("-geometry", geometry), ("-fg", fg), ("-bg", bg), ("-fn", font)):
         if val:
             args += [flag, val]
@@ -140,13 +145,23 @@ def launch_xcalc(
     try:
         proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     except OSError as exc:
-        raise AppLaunchError(f"cannot start xcalc: {exc}") from exc
+        raise AppLaunchError(f"cannot start {program}: {exc}") from exc
     try:
-        wid = _wait_window("Calculator", env, proc, timeout)
+        wid = _wait_window(window_name, env, proc, timeout)
         time.sleep(settle)
-        yield RunningApp("xcalc", proc, wid, env)
+        yield RunningApp(program, proc, wid, env)
     finally:
         _stop(proc)
+
+
+def launch_xcalc(env: dict[str, str], **options: Any) -> AbstractContextManager[RunningApp]:
+    """xcalc (TI-30 mode) with ``launch_xt``'s options."""
+    return launch_xt("xcalc", "Calculator", env, **options)
+
+
+def launch_xgc(env: dict[str, str], **options: Any) -> AbstractContextManager[RunningApp]:
+    """xgc (the X graphics demo: about a hundred Athena toggles, buttons and text fields)."""
+    return launch_xt("xgc", "^xgc$", env, **options)
 
 
 @contextmanager
@@ -263,5 +278,69 @@ def xcalc_elements(wid: int, env: dict[str, str]) -> list[AppElement]:
         out.append(AppElement(f"xcalc/r{r}c{c}", b, "button", True, label))
     for i, b in enumerate(sorted(others, key=lambda bb: bb.y1)):
         out.append(AppElement("xcalc/display" if i == 0 else f"xcalc/panel{i}", b, "display", False, ""))
+    out.sort(key=lambda e: (e.box.y1, e.box.x1))
+    return out
+
+
+def _tree_paths(depths: Sequence[int]) -> tuple[list[str], list[int | None], list[int]]:
+    """Per window of a pre-order tree listing: its child-index path ("2.0.5"), its parent's
+    position in the listing and how many children it has."""
+    paths: list[str] = []
+    parents: list[int | None] = []
+    children = [0] * len(depths)
+    stack: list[int] = []  # positions of the open ancestors
+    for i, d in enumerate(depths):
+        while stack and depths[stack[-1]] >= d:
+            stack.pop()
+        parent = stack[-1] if stack else None
+        if parent is None:
+            paths.append("")
+        else:
+            idx = children[parent]
+            children[parent] += 1
+            paths.append(f"{paths[parent]}.{idx}".lstrip("."))
+        parents.append(parent)
+        stack.append(i)
+    return paths, parents, children
+
+
+def xgc_elements(wid: int, env: dict[str, str]) -> list[AppElement]:
+    """xgc's widgets from its X window tree: every leaf window is one widget.
+
+    Ids are child-index paths below the top form (``xgc/0.0.3``): the widget tree is the same
+    whatever the geometry, font or colours, so the id of a widget is too. The first child of a
+    row of choices (``Function``, ``LineStyle``...) is its label (not clickable); 10-pixel
+    squares are plane-mask and dash-list bits (flat squares told apart only by their place in
+    the row: elements, but not marked clickable, so not locate targets); the two large leaves
+    are the drawing area and the result text (panels, not clickable); everything else is a
+    toggle, button or text field.
+    """
+    from rpa_vision.testbed.xdotool import window_box, window_tree
+
+    top = window_box(wid, env)
+    wins = window_tree(wid, env)  # depth 0: the top form, the root of every path
+    if len(wins) < 2:
+        raise AppLaunchError("xgc shows no widgets")
+    paths, parents, children = _tree_paths([w.depth for w in wins])
+    out = []
+    for i, w in enumerate(wins):
+        if w.depth == 0 or children[i] or not top.contains_box(w.box) or w.box.width < 6 or w.box.height < 6:
+            continue
+        parent = parents[i]
+        first_of_row = (
+            parent is not None and w.depth >= 3 and children[parent] >= 2
+            and paths[i].endswith(".0")
+        )
+        if w.box.width >= 200 and w.box.height >= 40:
+            kind, clickable = "panel", False
+        elif first_of_row:
+            kind, clickable = "label", False
+        elif max(w.box.width, w.box.height) <= 16:
+            kind, clickable = "bit", False  # flat squares in a row: no look of their own to find
+        elif w.box.height <= 12:
+            kind, clickable = "scrollbar", True
+        else:
+            kind, clickable = "button", True
+        out.append(AppElement(f"xgc/{paths[i]}", w.box, kind, clickable, ""))
     out.sort(key=lambda e: (e.box.y1, e.box.x1))
     return out

@@ -166,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
+    app.setCursorFlashTime(0)  # a steady caret: two screenshots of the same state are identical
     style = args.style or ("Fusion" if args.dark else None)
     if style:
         app.setStyle(style)
