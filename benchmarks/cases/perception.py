@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.cases.roi import busy_frame
+from benchmarks.cases.roi import busy_4k, changed_widget
 from benchmarks.harness import BenchContext, bench_case
 from rpa_vision.core.frame import Frame
 
 
 def _frames(n: int) -> list[np.ndarray]:
-    base = busy_frame()
+    base, _ = busy_4k()
     out = []
     for i in range(n):  # distinct content: no frame-key or embedding-cache hits across repeats
         img = base.copy()
@@ -21,7 +21,8 @@ def _frames(n: int) -> list[np.ndarray]:
 
 @bench_case("4k_cold", "perception")
 def perception_4k_cold(ctx: BenchContext) -> None:
-    """perceive() of a busy 4K BGRA frame never seen before: regions, global embedding, state vector."""
+    """perceive() of a busy 4K BGRA screenshot of real applications never seen before (a corner
+    changed each time): regions, global embedding, state vector."""
     from rpa_vision.embedding import create_encoder
     from rpa_vision.perception import Perceiver
 
@@ -39,7 +40,8 @@ def perception_4k_cold(ctx: BenchContext) -> None:
 
     last = perceiver.perceive(Frame.from_array(frames[0], "BGRA"))
     ctx.time("4k_cold", once, setup=setup, repeats=16, target="<= 100 ms",
-             extra={"regions": len(last.regions), "stages_ms": {k: round(v, 2) for k, v in last.timings_ms.items()}})
+             extra={"regions": len(last.regions), "source": busy_4k()[1],
+                    "stages_ms": {k: round(v, 2) for k, v in last.timings_ms.items()}})
 
 
 @bench_case("unchanged", "perception")
@@ -61,15 +63,12 @@ def perception_unchanged(ctx: BenchContext) -> None:
 def perception_dirty(ctx: BenchContext) -> None:
     """All region embeddings of a 4K frame where one widget changed (dirty rect given), after
     the previous frame's were computed: only regions touching the change are embedded."""
-    import cv2
 
-    from rpa_vision.core.geometry import Box
     from rpa_vision.embedding import create_encoder
     from rpa_vision.perception import Perceiver
 
     perceiver = Perceiver(create_encoder("builtin"))
-    base = busy_frame()
-    box = Box(1000, 800, 1240, 860)
+    base, _ = busy_4k()
     k = [0]
 
     def setup() -> None:
@@ -79,9 +78,7 @@ def perception_dirty(ctx: BenchContext) -> None:
 
     def once() -> None:
         k[0] += 1
-        img = base.copy()
-        x1, y1, x2, y2 = box.as_int_tuple()
-        cv2.rectangle(img, (x1, y1), (x2, y2), (40 + 10 * (k[0] % 20), 200, 90, 255), -1)
+        img, box = changed_widget(base, k[0])
         perceiver.perceive(Frame.from_array(img, "BGRA"), [box]).region_embeddings()
 
     ctx.time("dirty_perceive_and_all_region_embeddings", once, setup=setup, repeats=8)

@@ -222,8 +222,9 @@ def _boxes_of(items: object) -> list[Box]:
 
 def suite_screens(root: Path | None = None) -> list[Screen]:
     """The bundled screenshot suite (data/suite) when it is there. Every JSON file is read as
-    a sidecar of the PNG with the same stem (``{"elements": [...]}`` or a list of boxes), or as a
-    manifest: entries (a list, or ``{"screens": [...]}``) with ``image`` and ``elements``."""
+    a sidecar of the PNG with the same stem (``{"elements": [...]}`` or a list of boxes; a
+    ``truth.json`` goes with the ``screen.png`` beside it), or as a manifest: entries (a list,
+    or ``{"screens": [...]}``) with ``image`` and ``elements``."""
     root = REPO / "data" / "suite" if root is None else root
     out: list[Screen] = []
     if not root.is_dir():
@@ -239,10 +240,12 @@ def suite_screens(root: Path | None = None) -> list[Screen]:
             for e in listed:
                 entries.append((meta.parent / str(e["image"]), e.get("elements", e.get("boxes")),
                                 float(e.get("scale", 1.0))))
-        elif meta.with_suffix(".png").is_file():
-            items = doc.get("elements", doc.get("boxes")) if isinstance(doc, dict) else doc
-            scale = float(doc.get("scale", 1.0)) if isinstance(doc, dict) else 1.0
-            entries.append((meta.with_suffix(".png"), items, scale))
+        else:  # a sidecar: a.json next to a.png, or truth.json next to screen.png
+            png = meta.parent / "screen.png" if meta.name == "truth.json" else meta.with_suffix(".png")
+            if png.is_file():
+                items = doc.get("elements", doc.get("boxes")) if isinstance(doc, dict) else doc
+                scale = float(doc.get("scale", 1.0)) if isinstance(doc, dict) else 1.0
+                entries.append((png, items, scale))
         for png, items, scale in entries:
             boxes = _boxes_of(items)
             img = cv2.imread(str(png), cv2.IMREAD_COLOR) if png.is_file() else None
@@ -251,7 +254,24 @@ def suite_screens(root: Path | None = None) -> list[Screen]:
     return out
 
 
-def busy_frame(width: int = 3840, height: int = 2160, seed: int = 0) -> np.ndarray:
+BUSY = REPO / "data" / "screens"
+
+
+def busy_screens() -> list[Screen]:
+    """The busy desktops of real applications in data/screens (scripts/make_busy_screens.py):
+    1920x1080 and 3840x2160, clickable elements only."""
+    return suite_screens(BUSY)
+
+
+def busy_4k() -> tuple[np.ndarray, str]:
+    """A busy 4K BGRA frame: the real screenshot when bundled, else a drawn stand-in (and which)."""
+    for s in busy_screens():
+        if s.image.shape[:2] == (2160, 3840):
+            return cv2.cvtColor(s.image, cv2.COLOR_BGR2BGRA), f"data/screens/{s.name}"
+    return synthetic_busy_frame(), "synthetic (data/screens missing)"
+
+
+def synthetic_busy_frame(width: int = 3840, height: int = 2160, seed: int = 0) -> np.ndarray:
     """A BGRA desktop-like frame: windows with title bars, bordered buttons, text lines, icons."""
     rng = np.random.default_rng(seed)
     img = np.full((height, width, 4), 60, np.uint8)
@@ -276,13 +296,30 @@ def busy_frame(width: int = 3840, height: int = 2160, seed: int = 0) -> np.ndarr
 
 @bench_case("4k_cold", "roi")
 def roi_4k_cold(ctx: BenchContext) -> None:
-    """Regions of a busy 4K BGRA frame, nothing cached."""
+    """Regions of a busy 4K BGRA screenshot of real applications, nothing cached."""
     from rpa_vision.roi import ROIConfig, ROIOptimizer
 
     opt = ROIOptimizer(ROIConfig(cache_entries=0))
-    frame = Frame.from_array(busy_frame(), "BGRA")
+    img, source = busy_4k()
+    frame = Frame.from_array(img, "BGRA")
+    res = opt.propose(frame)
+    ctx.time("4k_cold", lambda: opt.propose(frame), repeats=20, target="<= 25 ms",
+             extra={"regions": len(res.regions), "source": source,
+                    "stages_ms": {k: round(v, 2) for k, v in res.timings_ms.items()}})
+
+
+@bench_case("1080p_cold", "roi")
+def roi_1080p_cold(ctx: BenchContext) -> None:
+    """Regions of the busy 1080p screenshot (BGRA), nothing cached."""
+    from rpa_vision.roi import ROIConfig, ROIOptimizer
+
+    screens = [s for s in busy_screens() if s.image.shape[:2] == (1080, 1920)]
+    if not screens:
+        return
+    opt = ROIOptimizer(ROIConfig(cache_entries=0))
+    frame = Frame.from_array(cv2.cvtColor(screens[0].image, cv2.COLOR_BGR2BGRA), "BGRA")
     n = len(opt.propose(frame).regions)
-    ctx.time("4k_cold", lambda: opt.propose(frame), repeats=20, target="<= 25 ms", extra={"regions": n})
+    ctx.time("1080p_cold", lambda: opt.propose(frame), repeats=20, extra={"regions": n, "source": screens[0].name})
 
 
 @bench_case("4k_cold_mser", "roi", quick=False)
@@ -291,9 +328,10 @@ def roi_4k_cold_mser(ctx: BenchContext) -> None:
     from rpa_vision.roi import ROIConfig, ROIOptimizer
 
     opt = ROIOptimizer(ROIConfig(cache_entries=0, mser=True))
-    frame = Frame.from_array(busy_frame(), "BGRA")
+    img, source = busy_4k()
+    frame = Frame.from_array(img, "BGRA")
     n = len(opt.propose(frame).regions)
-    ctx.time("4k_cold_mser", lambda: opt.propose(frame), repeats=10, extra={"regions": n})
+    ctx.time("4k_cold_mser", lambda: opt.propose(frame), repeats=10, extra={"regions": n, "source": source})
 
 
 @bench_case("unchanged", "roi")
@@ -302,9 +340,27 @@ def roi_unchanged(ctx: BenchContext) -> None:
     from rpa_vision.roi import ROIOptimizer
 
     opt = ROIOptimizer()
-    frame = Frame.from_array(busy_frame(), "BGRA")
+    img, source = busy_4k()
+    frame = Frame.from_array(img, "BGRA")
     opt.propose(frame)
-    ctx.time("unchanged", lambda: opt.propose(frame), repeats=200, target="<= 1 ms")
+    ctx.time("unchanged", lambda: opt.propose(frame), repeats=200, target="<= 1 ms", extra={"source": source})
+
+
+def changed_widget(base: np.ndarray, i: int) -> tuple[np.ndarray, Box]:
+    """``base`` with one button-sized widget redrawn (variant ``i``) and its box (frame pixels):
+    the Save button of the Qt application when the real screenshot is used."""
+    box = Box(1000, 800, 1240, 860)
+    truth = BUSY / "busy_4k" / "truth.json"
+    if base.shape[:2] == (2160, 3840) and truth.is_file():
+        for e in json.loads(truth.read_text()).get("elements", []):
+            if str(e.get("id", "")).endswith("/btn_save"):
+                box = Box.from_seq(e["xyxy"])
+                break
+    img = base.copy()
+    x1, y1, x2, y2 = box.as_int_tuple()
+    cv2.rectangle(img, (x1 + 2, y1 + 2), (x2 - 3, y2 - 3), (40 + 20 * (i % 10), 200, 90, 255), -1)
+    cv2.putText(img, f"OK {i}", (x1 + 12, y2 - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (0, 0, 0, 255), 2)
+    return img, box
 
 
 @bench_case("incremental_one_widget", "roi")
@@ -312,16 +368,9 @@ def roi_incremental(ctx: BenchContext) -> None:
     """A 4K frame where one button changed, with its dirty rectangle: only its tiles are redone."""
     from rpa_vision.roi import ROIOptimizer
 
-    base = busy_frame()
+    base, source = busy_4k()
     opt = ROIOptimizer()
-    variants = []
-    box = Box(1000, 800, 1240, 860)
-    for i in range(8):  # distinct frames (no cache hits), each a changed widget at the same place
-        img = base.copy()
-        x1, y1, x2, y2 = box.as_int_tuple()
-        cv2.rectangle(img, (x1, y1), (x2, y2), (40 + 20 * i, 200, 90, 255), -1)
-        cv2.putText(img, f"OK {i}", (x1 + 20, y2 - 16), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (0, 0, 0, 255), 2)
-        variants.append(img)
+    variants = [changed_widget(base, i) for i in range(8)]  # distinct frames: no cache hits
     k = [0]
 
     def setup() -> None:  # start from the base frame each time, untimed
@@ -330,32 +379,35 @@ def roi_incremental(ctx: BenchContext) -> None:
 
     def once() -> None:
         k[0] += 1
-        opt.propose(Frame.from_array(variants[k[0] % len(variants)], "BGRA", timestamp=float(k[0])), [box])
+        img, box = variants[k[0] % len(variants)]
+        opt.propose(Frame.from_array(img, "BGRA", timestamp=float(k[0])), [box])
 
     ctx.time("incremental_one_widget", once, setup=setup, repeats=20, target="<= 8 ms",
-             extra={"note": "frame construction (frame key) included"})
+             extra={"note": "frame construction (frame key) included", "source": source,
+                    "widget": list(variants[0][1].as_int_tuple())})
 
 
 @bench_case("recall", "roi", quick=False)
 def roi_recall(ctx: BenchContext) -> None:
-    """Recall (IoU >= 0.5) of clickable elements on real application screenshots: the bundled
-    suite when present, else x11-apps captured under Xvfb now (1080p and 4K) and a Qt form
-    rendered offscreen (two styles, scale 1 and 2)."""
+    """Recall (IoU >= 0.5) of clickable elements on real application screenshots: the busy
+    desktops (data/screens, 1080p and 4K) and the perturbation suite (data/suite), each its own
+    figure; without either, x11-apps captured under Xvfb now and a Qt form rendered offscreen."""
     from rpa_vision.roi import ROIOptimizer
     from rpa_vision.roi.evaluate import recall_at
 
-    screens = suite_screens()
-    source = "data/suite"
-    if not screens:
-        screens = x11_screens(((1920, 1080), (3840, 2160))) + qt_screens()
-        source = "x11-apps under Xvfb + Qt form offscreen"
+    groups = {"busy": busy_screens(), "suite": suite_screens()}
+    if not any(groups.values()):
+        groups = {"live": x11_screens(((1920, 1080), (3840, 2160))) + qt_screens()}
     opt = ROIOptimizer()
-    found = total = 0
-    per: dict[str, float] = {}
-    for s in screens:
-        rep = recall_at(opt.propose(s.frame()).regions, s.truth)
-        found += rep.found
-        total += rep.total
-        per[s.name] = round(rep.recall, 4)
-    ctx.value("recall_iou50", found / max(1, total), "ratio", target=">= 0.95",
-              extra={"source": source, "elements": total, "screens": per})
+    for group, screens in groups.items():
+        if not screens:
+            continue
+        found = total = 0
+        per: dict[str, float] = {}
+        for s in screens:
+            rep = recall_at(opt.propose(s.frame()).regions, s.truth)
+            found += rep.found
+            total += rep.total
+            per[s.name] = round(rep.recall, 4)
+        ctx.value(f"recall_iou50_{group}", found / max(1, total), "ratio", target=">= 0.95",
+                  extra={"elements": total, "screens": per})

@@ -21,8 +21,12 @@ def nms(c: Candidates, iou: float, top_k: int) -> Candidates:
         return c
     xywh = c.boxes.copy()
     xywh[:, 2:] -= xywh[:, :2]
-    kept = cv2.dnn.NMSBoxes(xywh.tolist(), c.score.tolist(), 0.0, float(iou), top_k=int(top_k))
+    # Every candidate takes part (OpenCV's own top_k would drop the lower-scored ones *before*
+    # suppression, which on a busy screen loses whole widgets); the cap applies to the survivors.
+    kept = cv2.dnn.NMSBoxes(xywh.tolist(), c.score.tolist(), 0.0, float(iou))
     idx = np.asarray(kept, np.int64).reshape(-1)
+    if len(idx) > top_k:
+        idx = idx[np.argsort(-c.score[idx], kind="stable")[:top_k]]
     # Stable order: score, then top-to-bottom, left-to-right.
     order = np.lexsort((c.boxes[idx, 0], c.boxes[idx, 1], -c.score[idx]))
     return c.take(idx[order])
