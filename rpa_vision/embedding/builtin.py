@@ -31,6 +31,9 @@ pooling is one matrix product, so batching is much faster than one crop at a tim
 from __future__ import annotations
 
 import itertools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -149,11 +152,21 @@ class BuiltinEncoder(Encoder):
     name = "builtin"
     batch_size = 256
 
-    def __init__(self, config: BuiltinConfig | None = None, batch_size: int = 256) -> None:
+    #: A batch is split over threads only from this many crops on (OpenCV and numpy release the GIL).
+    min_crops_per_thread = 32
+
+    def __init__(self, config: BuiltinConfig | None = None, batch_size: int = 256,
+                 threads: int | None = None) -> None:
         self.config = config or BuiltinConfig()
         if batch_size <= 0:
             raise ValidationError(f"batch size must be > 0, got {batch_size}", field="batch_size")
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise ValidationError(f"threads must be an int >= 1, got {threads!r}", field="threads")
         self.batch_size = int(batch_size)
+        # Every crop's vector depends on that crop alone, so splitting a batch changes nothing.
+        self.threads = threads if threads is not None else max(1, min(2, os.cpu_count() or 1))
+        self._pool_lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
         self.dim = self.config.dim
         c = self.config
         self._pool = _Pooler(c.canonical, (c.fine_grid, c.coarse_grid, 1))
@@ -299,6 +312,19 @@ class BuiltinEncoder(Encoder):
         return np.exp(-0.5 * d * d)
 
     def _embed_batch(self, images: list[np.ndarray]) -> np.ndarray:
+        n = len(images)
+        parts = min(self.threads, n // self.min_crops_per_thread)
+        if parts <= 1:
+            return self._describe(images)
+        with self._pool_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="builtin-encoder")
+            ex = self._executor
+        bounds = np.linspace(0, n, parts + 1).astype(int)
+        futures = [ex.submit(self._describe, images[a:b]) for a, b in itertools.pairwise(bounds.tolist())]
+        return np.concatenate([f.result() for f in futures], axis=0)
+
+    def _describe(self, images: list[np.ndarray]) -> np.ndarray:
         c = self.config
         n, s = len(images), c.canonical
         sizes = np.array([im.shape[:2] for im in images], np.float64)

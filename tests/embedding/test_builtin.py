@@ -39,6 +39,16 @@ def test_batched_equals_one_by_one(enc: BuiltinEncoder) -> None:
     np.testing.assert_allclose(together, alone, atol=1e-5)
 
 
+def test_a_batch_split_over_threads_gives_the_same_vectors() -> None:
+    _, crops = gallery()
+    crops = (crops * 4)[:70]  # enough for two threads of at least min_crops_per_thread
+    one = BuiltinEncoder(threads=1).embed(crops)
+    two = BuiltinEncoder(threads=2)
+    assert len(crops) // two.min_crops_per_thread >= 2
+    np.testing.assert_allclose(two.embed(crops), one, atol=1e-5)
+    assert two._executor is not None  # the split really happened
+
+
 def test_gray_bgra_noncontiguous_and_tiny_inputs(enc: BuiltinEncoder) -> None:
     crop = render_button("Save")
     gray = crop[:, :, 1].copy()
@@ -115,5 +125,16 @@ def test_config_validation() -> None:
         BuiltinConfig(w_fine=-1)
     with pytest.raises(ValidationError):
         BuiltinEncoder(batch_size=0)
+    with pytest.raises(ValidationError, match="threads"):
+        BuiltinEncoder(threads=0)
     with pytest.raises(ValidationError):
         BuiltinEncoder().embed([render_icon("disc")], batch_size=0)
+
+
+def test_8k_and_degenerate_crops(enc: BuiltinEncoder) -> None:
+    """An 8K crop, a one-pixel-high strip and a 1x1 crop: finite unit vectors, no error."""
+    big = np.full((4320, 7680, 3), 230, np.uint8)
+    big[2000:2300, 3000:4600] = 30
+    v = enc.embed([big, np.full((1, 8000, 3), 90, np.uint8), np.zeros((1, 1, 3), np.uint8)])
+    assert v.shape == (3, enc.dim) and np.isfinite(v).all()
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)

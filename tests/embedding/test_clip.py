@@ -117,6 +117,47 @@ def test_auto_picks_clip_when_weights_are_in_home(tiny: dict[str, Path], home: P
     assert enc.provenance()["weights"]["tag"] == "mytag"
 
 
+def test_auto_finds_clip_in_the_local_hub_cache_without_network(
+        tiny: dict[str, Path], home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """auto looks in the local Hugging Face cache first; the model is built with the hub offline
+    and no connection is ever attempted."""
+    import os
+    import socket
+
+    from rpa_vision.embedding import clip_weights
+
+    hub = tmp_path / "hub"
+    snap = hub / "models--rpa-test--tiny-clip" / "snapshots" / "0123abc"
+    snap.mkdir(parents=True)
+    (snap / "open_clip_model.safetensors").write_bytes(tiny["st"].read_bytes())
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setitem(clip_weights._KNOWN, ("rpa-test-tiny", "hubtag"), {"hf_hub": "rpa-test/tiny-clip/", "url": ""})
+    tried: list[object] = []
+
+    def refuse(*args: object, **kw: object) -> None:
+        tried.append(args)
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    offline_during_build: list[str | None] = []
+    real = open_clip.create_model_and_transforms
+
+    def spy(*args: object, **kw: object) -> object:
+        offline_during_build.append(os.environ.get("HF_HUB_OFFLINE"))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(open_clip, "create_model_and_transforms", spy)
+    enc = create_encoder("auto", model="rpa-test-tiny", pretrained="hubtag", device="cpu")
+    assert enc.name == "clip"
+    assert "hf-cache" in enc.provenance()["chosen_because"]
+    assert enc.provenance()["weights"]["path"] == str(snap / "open_clip_model.safetensors")
+    assert offline_during_build == ["1"] and "HF_HUB_OFFLINE" not in os.environ  # restored afterwards
+    assert tried == []
+    assert enc.embed(gallery()[1][:2]).shape == (2, 32)
+
+
 def test_cache_with_clip(tiny: dict[str, Path]) -> None:
     enc = create_encoder("clip", model="rpa-test-tiny", pretrained=str(tiny["pt"]), device="cpu")
     cache = EmbeddingCache()

@@ -306,3 +306,29 @@ def test_fusion_weights_come_from_the_config(ui):
     s = Perceiver(FakeEncoder(), config=cfg).perceive(_frame(ui.image))
     assert np.allclose(s.state_vector[:35], s.global_embedding, atol=1e-6)
     assert np.allclose(s.state_vector[35:], 0.0)
+
+
+def test_8k_non_contiguous_and_empty_frames_with_the_builtin_encoder(ui):
+    """An 8K BGRA frame, strided and channel-reversed views (no copy made by the caller) and an
+    empty array: regions in full-resolution pixels and unit vectors, or one clear error."""
+    from rpa_vision.embedding import create_encoder
+
+    p = Perceiver(create_encoder("builtin"))
+    h, w = ui.image.shape[:2]
+    big = cv2.resize(cv2.cvtColor(ui.image, cv2.COLOR_BGR2BGRA), (4 * w, 4 * h), interpolation=cv2.INTER_NEAREST)
+    s8k = p.perceive(Frame.from_array(big, "BGRA"))
+    assert len(s8k.regions) > 20
+    assert max(r.box.x2 for r in s8k.regions) > 2 * w  # boxes are in the 8K frame's pixels
+    assert np.isfinite(s8k.state_vector).all() and abs(np.linalg.norm(s8k.state_vector) - 1) < 1e-4
+    strided = big[::4, ::4]  # a view of the 8K frame, back at the base size
+    assert not strided.flags["C_CONTIGUOUS"]
+    s1 = p.perceive(Frame.from_array(strided, "BGRA"))
+    reversed_view = ui.image[:, :, ::-1]  # RGB as a view with a negative stride
+    s2 = p.perceive(Frame.from_array(reversed_view, "RGB"))
+    base = p.perceive(_frame(ui.image))
+    for s in (s1, s2):
+        assert len(s.regions) == len(base.regions)
+        v = s.region_embeddings()
+        np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
+    with pytest.raises(ValidationError):
+        p.perceive(Frame.from_array(np.zeros((0, 0, 3), np.uint8)))
