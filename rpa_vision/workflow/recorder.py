@@ -30,6 +30,7 @@ from rpa_vision.core.events import MODIFIER_KEYS, Action, ActionKind, EventKind,
 from rpa_vision.core.frame import Frame
 from rpa_vision.core.logging import get_logger
 from rpa_vision.core.paths import Paths
+from rpa_vision.workflow.hover import PointerTrail, hover_only
 from rpa_vision.workflow.model import ScreenInfo, StateSnapshot, Step, Workflow, validate_name
 from rpa_vision.workflow.query import frame_changed
 from rpa_vision.workflow.state import StateEncoder, thumbnail
@@ -106,6 +107,8 @@ class RecorderConfig:
     secret_hotkey: tuple[str, ...] = DEFAULT_SECRET_HOTKEY
     secret_name: str = "secret"  # the name the secret hotkey uses
     keep_screenshots: bool = True  # full screenshot per step (the locator's reference)
+    unhover: bool = True  # use the screen from before the pointer arrived when only a hover effect differs
+    hover_radius_px: float = 12.0  # the pointer "arrived" once it stayed this close to the press point
 
 
 @dataclass
@@ -113,6 +116,7 @@ class _Pending:
     action: Action
     before: Frame | None
     delay_s: float
+    pre_hover: Frame | None = None  # the screen before the pointer came to the press point
     step: Step | None = None
     images: dict[str, bytes] = field(default_factory=dict)
 
@@ -153,6 +157,8 @@ class Recorder:
         # normaliser holds a click back (double-click?) and typing until the next event, by which
         # time the ring may have dropped the frames from before it
         self._snaps: dict[float, Frame | None] = {}
+        self._trail = PointerTrail()
+        self._pre_hover: dict[float, Frame | None] = {}
         self._started = 0.0
         self.stop_reason = ""
         self.dropped_events = 0
@@ -199,10 +205,18 @@ class Recorder:
             with self._lock:
                 if self._hotkey(ev):
                     return
+                if ev.kind is EventKind.MOVE and ev.point is not None:
+                    self._trail.add(ev.t, ev.point)
                 if ev.kind in _STARTS and ev.t not in self._snaps:
                     self._snaps[ev.t] = self.frames.before(ev.t)
                     while len(self._snaps) > _MAX_SNAPS:
                         del self._snaps[next(iter(self._snaps))]
+                if ev.kind is EventKind.PRESS and ev.point is not None and self.config.unhover:
+                    arrived = self._trail.arrived(ev.t, ev.point, self.config.hover_radius_px)
+                    if arrived is not None:
+                        self._pre_hover[ev.t] = self.frames.before(arrived)
+                        while len(self._pre_hover) > _MAX_SNAPS:
+                            del self._pre_hover[next(iter(self._pre_hover))]
                 self._emit(self.normalizer.feed(ev))
         except Exception:  # a bad event must not kill the listener thread
             self.dropped_events += 1
@@ -265,9 +279,11 @@ class Recorder:
         delay = 0.0 if self._last_t is None else max(0.0, t - self._last_t - self._pending[-1].action.duration_s)
         self._last_t = t
         before = self._snaps[t] if t in self._snaps else self.frames.before(t)
-        for k in [k for k in self._snaps if k <= t]:  # actions come out in the order they began
-            del self._snaps[k]
-        p = _Pending(a, before, delay)
+        pre = self._pre_hover.get(t)
+        for d in (self._snaps, self._pre_hover):
+            for k in [k for k in d if k <= t]:  # actions come out in the order they began
+                del d[k]
+        p = _Pending(a, before, delay, pre if pre is not before else None)
         self._pending.append(p)
         self._queue.put(p)
 
@@ -290,6 +306,11 @@ class Recorder:
         if p.before is not None:
             if p.action.is_pointer and p.action.point is not None:
                 found = self.finder.find(p.before, p.action.point)
+                if found is not None and p.pre_hover is not None and hover_only(p.pre_hover, p.before,
+                                                                                 found[0].xyxy):
+                    unhovered = self.finder.find(p.pre_hover, p.action.point)
+                    if unhovered is not None:  # the element as it looks with the pointer elsewhere
+                        found, p.before = unhovered, p.pre_hover
                 if found is not None:
                     target, crop = found
                     images["target"] = encode_png(crop)

@@ -13,6 +13,7 @@ import json
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -89,12 +90,24 @@ def _summary(events: list[dict[str, Any]]) -> list[tuple[str, str, Any]]:
     return out
 
 
-def _launch(env: dict[str, str], log: Path, **opts: Any) -> Any:
-    from rpa_vision.testbed.apps import launch_testapp
+@contextmanager
+def _launch(env: dict[str, str], log: Path, **opts: Any) -> Iterator[Any]:
+    """The test app; a start that fails (Qt's X connection fails now and then on a loaded
+    machine) is tried again, twice at most."""
+    from rpa_vision.testbed.apps import AppLaunchError, launch_testapp
 
     opts = dict(opts)
     opts.setdefault("geometry", GEOMETRY)
-    return launch_testapp(env, log=log, **opts)
+    with ExitStack() as stack:
+        for attempt in range(3):
+            try:
+                app = stack.enter_context(launch_testapp(env, log=log, **opts))
+                break
+            except AppLaunchError:
+                if attempt == 2:
+                    raise
+                time.sleep(2.0)
+        yield app
 
 
 @pytest.fixture(scope="module")
