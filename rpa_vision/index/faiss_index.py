@@ -234,7 +234,7 @@ class PrototypeIndex:
                 self._meta.set_alive(ids[part], True)
                 if b is not None:
                     self._store_base(ids[part], b[part])
-                self._journal_add(_Op("add", ids[part], v[part].copy() if self._journal is not None else v[part]))
+                self._journal_add("add", ids[part], v[part])
                 self._version += 1
         self._maybe_migrate()
         return ids
@@ -297,7 +297,7 @@ class PrototypeIndex:
             self._meta.require(arr)
             self._raw_remove(arr)
             self._meta.set_alive(arr, False)
-            self._journal_add(_Op("remove", arr))
+            self._journal_add("remove", arr)
             self._version += 1
         self._notify(arr)
         return len(arr)
@@ -319,8 +319,8 @@ class PrototypeIndex:
                 self._meta.update(int(id_), meta)
             if b is not None:
                 self._store_base(ids, b)
-            self._journal_add(_Op("remove", ids))
-            self._journal_add(_Op("add", ids, v.copy()))
+            self._journal_add("remove", ids)
+            self._journal_add("add", ids, v)
             self._version += 1
         self._notify(ids)
 
@@ -483,11 +483,16 @@ class PrototypeIndex:
             }
 
     # -- migration -----------------------------------------------------------------------------
-    def _journal_add(self, op: _Op) -> None:
+    def _journal_add(self, kind: Literal["add", "remove"], ids: np.ndarray, vectors: np.ndarray | None = None) -> None:
+        """Record a write for the migration running now (if any). Vectors are kept in float16 when
+        the IVF lists store float16 anyway (exact: what the new index would store), halving the
+        journal's memory."""
         with self._journal_lock:
             if self._journal is not None:
-                self._journal.append(op)
-                self._journal_vectors += len(op.ids)
+                if vectors is not None:
+                    vectors = vectors.astype(np.float16 if self.config.ivf_storage == "float16" else np.float32)
+                self._journal.append(_Op(kind, ids.copy(), vectors))
+                self._journal_vectors += len(ids)
 
     def _wait_for_journal_room(self, n: int) -> None:
         while self._journal is not None and self._journal_vectors + n > self.config.max_journal:
@@ -623,7 +628,7 @@ class PrototypeIndex:
             if op.kind == "remove":
                 ivf.remove_ids(faiss.IDSelectorArray(op.ids))
             else:
-                ivf.add_with_ids(op.vectors, op.ids)
+                ivf.add_with_ids(np.asarray(op.vectors, np.float32), op.ids)
 
     # -- re-projection and persistence support ----------------------------------------------------
     def rebuild_with(self, transform: Callable[[np.ndarray], np.ndarray], provenance: Provenance,

@@ -187,7 +187,7 @@ class IndexConfig:
     train_points_per_list: int = 40
     train_iterations: int = 12
     background: bool = True
-    max_journal: int = 200_000
+    max_journal: int = 100_000
     on_unnormalized: Literal["normalize", "reject"] = "normalize"
     norm_tolerance: float = 1e-3
     use_gpu: Literal["auto", "never", "always"] = "auto"
