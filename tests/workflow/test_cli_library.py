@@ -59,3 +59,29 @@ def test_broken_workflow_is_listed_not_crashing(saved: WorkflowStore, capsys: py
     assert main(["list"]) == 0
     assert "BROKEN" in capsys.readouterr().out
     assert main(["show", "calc"]) != 0
+
+
+@pytest.mark.parametrize(("damage", "expect"), [
+    ("truncate", "workflow.json"), ("future", "schema"), ("missing-crop", "step-001-target.png"),
+    ("not-json-object", "workflow.json"),
+])
+def test_replay_and_show_of_a_damaged_workflow_is_one_clear_line(saved: WorkflowStore, damage: str, expect: str,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    folder = saved.folder("calc")
+    doc_path = folder / "workflow.json"
+    good = doc_path.read_text()
+    if damage == "truncate":
+        doc_path.write_text(good[: len(good) // 3])
+    elif damage == "future":
+        doc_path.write_text(good.replace('"schema_version": 2', '"schema_version": 7'))
+    elif damage == "missing-crop":
+        (folder / "step-001-target.png").unlink()
+    else:
+        doc_path.write_text("[1, 2, 3]")
+    before = sorted(p.name for p in folder.iterdir())
+    assert main(["replay", "calc", "--dry-run"]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and expect in err.lower(), err
+    assert sorted(p.name for p in folder.iterdir()) == before  # nothing was changed or removed
+    assert main(["export", "calc", str(folder.parent / "x.zip")]) != 0
+    assert "Traceback" not in capsys.readouterr().err
