@@ -243,10 +243,16 @@ def texture_closed(edges: np.ndarray, ii: np.ndarray, cell: int = TEXTURE_CELL,
         return edges
     # Neighbouring cells too, so a texture's ragged rim is closed as well.
     grown = cv2.dilate(tex.astype(np.uint8), _K3x3) > 0
-    mask = np.zeros((h, w), bool)
-    mask[: gh * cell, : gw * cell] = np.repeat(np.repeat(grown, cell, 0), cell, 1)
-    closed = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, _K3x3)
-    return np.where(mask, closed, edges).astype(np.uint8)
+    # Only the rectangle spanning the textured cells is closed (plus one pixel of context).
+    rows, cols = np.nonzero(grown.any(1))[0], np.nonzero(grown.any(0))[0]
+    cy1, cy2 = int(rows[0]) * cell, (int(rows[-1]) + 1) * cell
+    cx1, cx2 = int(cols[0]) * cell, (int(cols[-1]) + 1) * cell
+    py1, px1, py2, px2 = max(0, cy1 - 1), max(0, cx1 - 1), min(h, cy2 + 1), min(w, cx2 + 1)
+    closed = cv2.morphologyEx(edges[py1:py2, px1:px2], cv2.MORPH_CLOSE, _K3x3)[cy1 - py1:cy2 - py1, cx1 - px1:cx2 - px1]
+    mask = np.repeat(np.repeat(grown[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], cell, 0), cell, 1)
+    out = edges.copy()
+    out[cy1:cy2, cx1:cx2] = np.where(mask, closed, edges[cy1:cy2, cx1:cx2])
+    return out
 
 
 def detect(gray: np.ndarray, cfg: ROIConfig, lim: Limits) -> Candidates:
