@@ -31,6 +31,8 @@ from rpa_vision.core.geometry import Box
 from rpa_vision.core.logging import get_logger
 from rpa_vision.core.settings import Settings, load_settings, save_settings
 from rpa_vision.workflow.store import WorkflowStore
+from ui.finetune_panel import FineTunePanel
+from ui.finetune_service import FineTuneService
 from ui.hotkeys import GlobalHotkeys
 from ui.library_panel import LibraryPanel
 from ui.live_view import LiveView
@@ -42,11 +44,11 @@ from ui.replay_panel import ReplayPanel
 from ui.services import (
     AppPerformer,
     Backends,
+    SharedEncoders,
     build_recording,
     build_replay,
     check_home_writable,
     drop_steps_inside,
-    finetune_status,
     remember_home,
     resolve_home,
 )
@@ -95,6 +97,8 @@ class MainWindow(QMainWindow):
         self.store = WorkflowStore(self.paths)
         self.matcher = LibraryMatcher(self.store)
         self.decider = QtDecisionProvider(self)
+        self.encoders = SharedEncoders(self.backends)
+        self.finetuner = FineTuneService(self.paths, self._encoder, self)
         self.replay_worker: ReplayWorker | None = None
         self.record_worker: RecordWorker | None = None
         self.performer: AppPerformer | None = None
@@ -121,10 +125,12 @@ class MainWindow(QMainWindow):
         self.replay_panel = ReplayPanel(self)
         self.stats_panel = StatsPanel(self)
         self.log_panel = LogPanel(self)
+        self.finetune_panel = FineTunePanel(self.finetuner, self)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.library, "Library")
         self.tabs.addTab(self.replay_panel, "Replay")
         self.tabs.addTab(self.stats_panel, "Stats")
+        self.tabs.addTab(self.finetune_panel, "Fine-tuner")
         self.tabs.addTab(self.log_panel, "Log")
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
@@ -164,6 +170,7 @@ class MainWindow(QMainWindow):
         self.banner.run_button.clicked.connect(self._run_suggestion)
         self.banner.dismiss_button.clicked.connect(self._dismiss_suggestion)
         self.decider.bridge.prompt_shown.connect(self._prompt_shown)
+        self.finetuner.message.connect(self.show_message)
 
         self.tray: TrayController | None = TrayController(self) if self.backends.tray else None
         if self.tray is not None:
@@ -187,8 +194,6 @@ class MainWindow(QMainWindow):
         self.stats_timer.setInterval(1000)
         self.stats_timer.timeout.connect(self.refresh_stats)
         self.stats_timer.start()
-        self._finetune_text = "not read yet"
-        self._finetune_at = 0.0
 
         apply_theme(self.settings.theme)
         if self.home_error:
@@ -196,6 +201,10 @@ class MainWindow(QMainWindow):
         if loaded.warning:
             self.show_message(f"Settings: {loaded.warning}")
         self.library.refresh()
+        if self.backends.finetune:
+            self.finetuner.start()
+        else:
+            self.finetuner.state = "off"
         if self.backends.watch:
             self.set_watching(True)
 
@@ -203,10 +212,13 @@ class MainWindow(QMainWindow):
     def _hotkey_map(self) -> dict[str, str]:
         return {"stop": self.settings.stop_hotkey, "abort": self.settings.abort_hotkey}
 
+    def _encoder(self) -> object:
+        """The encoder the settings name (shared by the watcher and the fine-tuner; any thread)."""
+        return self.encoders.get(self.settings.encoder, self.paths.home)
+
     def _make_watch(self) -> WatchWorker:
         w = WatchWorker(self.backends.make_source, self.matcher, rate_hz=self.settings.capture_rate_hz,
-                        encoder_factory=lambda: self.backends.make_encoder(self.settings.encoder, self.paths.home),
-                        parent=self)
+                        encoder_factory=self._encoder, parent=self)
         w.preview_max_wh = (max(64, self.live_view.width()), max(36, self.live_view.height()))
         w.preview.connect(self._on_preview)
         w.matched.connect(self._on_match)
@@ -305,16 +317,7 @@ class MainWindow(QMainWindow):
     # stats --------------------------------------------------------------------------------------
     @Slot()
     def refresh_stats(self) -> None:
-        if time.monotonic() - self._finetune_at > 10.0:
-            self._finetune_at = time.monotonic()
-            paths = self.paths
-            run_in_background(self, lambda: finetune_status(paths), self._finetune_read, self._finetune_read,
-                              "finetune-status")
-        self.stats_panel.show_stats(self.watch.stats(), self._finetune_text)
-
-    @Slot(object)
-    def _finetune_read(self, text: object) -> None:
-        self._finetune_text = str(text)
+        self.stats_panel.show_stats(self.watch.stats(), self.finetuner.status_line())
 
     # recording ------------------------------------------------------------------------------------
     def _own_rects(self) -> list[Box]:
@@ -408,12 +411,14 @@ class MainWindow(QMainWindow):
         self.decider.reset()
         self.performer = None
         paths, settings, backends, decider = self.paths, self.settings, self.backends, self.decider
+        feedback = self.finetuner.feedback()
 
         def keep_performer(p: AppPerformer) -> None:
             self.performer = p
 
         def build(observer: Any) -> Any:
-            return build_replay(name, paths, settings, backends, decider, observer, dry_run, keep_performer)
+            return build_replay(name, paths, settings, backends, decider, observer, dry_run, keep_performer,
+                                feedback)
 
         self._replaying = True
         self.replay_worker = ReplayWorker(build, self)
@@ -546,10 +551,14 @@ class MainWindow(QMainWindow):
         self.watch.set_rate(settings.capture_rate_hz)
         self.hotkeys.set_hotkeys(self._hotkey_map())
         apply_theme(settings.theme)
-        if settings.encoder != old.encoder and self.watch.running:
-            self.watch.stop()
-            self.watch = self._make_watch()
-            self.watch.start()
+        if settings.encoder != old.encoder:
+            self.encoders.forget_others(settings.encoder, self.paths.home)
+            if self.backends.finetune:
+                self.finetuner.restart(self.paths, self._encoder)
+            if self.watch.running:
+                self.watch.stop()
+                self.watch = self._make_watch()
+                self.watch.start()
         if ok:
             self.show_message("Settings saved.")
         return ok
@@ -568,6 +577,8 @@ class MainWindow(QMainWindow):
         self.library.store = self.store
         self.matcher.store = self.store
         remember_home(paths.home)
+        if self.backends.finetune:
+            self.finetuner.restart(paths, self._encoder)
         self.library.refresh()
         self._refresh_matcher()
         return True
@@ -582,6 +593,7 @@ class MainWindow(QMainWindow):
         self.stop_all()
         self.hotkeys.stop()
         self.watch.stop()
+        self.finetuner.stop(wait=5.0)
         if self.replay_worker is not None:
             self.replay_worker.wait(5.0)
         if self.record_worker is not None:

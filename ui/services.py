@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rpa_vision.core.errors import RpaVisionError, StorageError
+from rpa_vision.core.errors import StorageError
 from rpa_vision.core.geometry import Box
 from rpa_vision.core.logging import get_logger
 from rpa_vision.core.paths import Paths
@@ -38,6 +39,7 @@ class Backends:
     global_hotkeys: bool = True
     tray: bool = True
     watch: bool = True  # start the capture loop with the window
+    finetune: bool = True  # run the fine-tuner (learns from the answers given in replays)
 
     def make_source(self) -> Any:
         if self.screen_source is not None:
@@ -52,6 +54,29 @@ class Backends:
         from rpa_vision.embedding import create_encoder
 
         return create_encoder(name) if name == "builtin" else create_encoder(name, home=home)
+
+
+class SharedEncoders:
+    """One encoder per (name, home) for the whole app: the watcher and the fine-tuner embed with the
+    same instance (a CLIP model is loaded once). Built on first use, on the caller's thread."""
+
+    def __init__(self, backends: Backends) -> None:
+        self.backends = backends
+        self._lock = threading.Lock()
+        self._made: dict[tuple[str, str], Any] = {}
+
+    def get(self, name: str, home: Path) -> Any:
+        key = (name, str(home))
+        with self._lock:  # a second caller waits for the first one's model instead of loading another
+            enc = self._made.get(key)
+            if enc is None:
+                enc = self._made[key] = self.backends.make_encoder(name, home)
+            return enc
+
+    def forget_others(self, name: str, home: Path) -> None:
+        """Drop every encoder but the one in use (after the setting changed)."""
+        with self._lock:
+            self._made = {k: v for k, v in self._made.items() if k == (name, str(home))}
 
 
 # --- the home folder ---------------------------------------------------------------------------------
@@ -168,7 +193,10 @@ def replay_config(settings: Settings, dry_run: bool) -> Any:
 
 
 def build_replay(name: str, paths: Paths, settings: Settings, backends: Backends, decider: Any, observer: Any,
-                 dry_run: bool, on_performer: Callable[[AppPerformer], None] | None = None) -> Any:
+                 dry_run: bool, on_performer: Callable[[AppPerformer], None] | None = None,
+                 feedback: Any = None) -> Any:
+    """A replayer for ``name``; answers, corrections and healed steps go to ``feedback`` (the app's
+    fine-tuner), else to the example store on disk."""
     from rpa_vision.workflow.runtime import build_replayer
 
     source = backends.make_source()
@@ -186,27 +214,4 @@ def build_replay(name: str, paths: Paths, settings: Settings, backends: Backends
         if on_performer is not None:
             on_performer(performer)
     return build_replayer(name, paths, decider, config=replay_config(settings, dry_run), observer=observer,
-                          source=source, performer=performer, locator=backends.locator)
-
-
-def finetune_status(paths: Paths) -> str:
-    """A one-line status of the fine-tuner's example store and last run (read from disk)."""
-    try:
-        from rpa_vision.finetune import ExampleStore
-    except ImportError as exc:
-        return f"not available ({exc})"
-    try:
-        store = ExampleStore(paths.finetune)
-        n = len(store)
-        hist = paths.finetune / "history.json"
-        last = "never trained"
-        if hist.exists():
-            from rpa_vision.core.atomic import read_json
-
-            runs = read_json(hist)
-            if isinstance(runs, list) and runs:
-                r = runs[-1]
-                last = f"last run {r.get('outcome', '?')}" if isinstance(r, dict) else last
-        return f"{n} examples ({store.added_since_training} new); {last}"
-    except RpaVisionError as exc:
-        return f"unreadable: {exc}"
+                          source=source, performer=performer, locator=backends.locator, feedback=feedback)

@@ -14,6 +14,10 @@ from rpa_vision.core.logging import get_logger
 log = get_logger("ui.tasks")
 
 
+def _done() -> None:
+    return None
+
+
 class BackgroundTask(QObject):
     """``BackgroundTask(fn).start()``: ``done(result)`` or ``failed(message)`` arrive on the GUI thread.
 
@@ -36,8 +40,11 @@ class BackgroundTask(QObject):
         return self
 
     def _run(self) -> None:
+        # the function is dropped once called: a closure must not keep objects alive (or in a
+        # reference cycle that the garbage collector might then free on this thread)
+        fn, self._fn = self._fn, _done
         try:
-            result = self._fn()
+            result = fn()
         except (RpaVisionError, OSError) as exc:
             self._emit(self.failed, str(exc))
         except Exception as exc:

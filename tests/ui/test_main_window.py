@@ -99,6 +99,8 @@ def test_low_confidence_step_asks_and_confirm_acts(window: Any, qtbot: Any, fake
     assert _clicked_in(fakes.player, BUTTON_B)
     assert window.replay_panel.cell_text(0, 3) == "confirmed"
     assert any("Replay finished" in t for t, _ in window.tray.messages)
+    assert window.finetuner.tuner is not None
+    assert [e.kind for e in window.finetuner.tuner.store.examples()] == ["confirmation"]
 
 
 def test_pick_another_acts_on_the_clicked_element(window: Any, qtbot: Any, fakes: Fakes) -> None:
@@ -117,6 +119,14 @@ def test_pick_another_acts_on_the_clicked_element(window: Any, qtbot: Any, fakes
     assert _clicked_in(fakes.player, Box(238, 138, 262, 162))  # the element picked on the screenshot
     assert not _clicked_in(fakes.player, OTHER)
     assert report.status == "ok"
+    # the correction reached the app's fine-tuner (its example store), and its tab says so
+    tuner = window.finetuner.tuner
+    assert tuner is not None
+    kinds = [(e.kind, e.context.get("workflow")) for e in tuner.store.examples()]
+    assert ("correction", "demo") in kinds
+    qtbot.waitUntil(lambda: "1 examples" in window.finetune_panel.status_label.text(), timeout=5000)
+    window.refresh_stats()
+    assert "1 examples" in window.stats_panel.text("finetune")
 
 
 def test_skip_by_keyboard_and_abort_by_escape(window: Any, qtbot: Any, fakes: Fakes) -> None:

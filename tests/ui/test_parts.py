@@ -219,12 +219,6 @@ def test_home_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert "cannot" in check_home_writable(Paths(tmp_path / "f" / "home"))
 
 
-def test_finetune_status_line(tmp_path: Path) -> None:
-    from ui.services import finetune_status
-
-    assert "0 examples" in finetune_status(Paths(tmp_path))
-
-
 def test_replay_config_follows_the_settings() -> None:
     from rpa_vision.core.settings import Settings
     from ui.services import recorder_config, replay_config
