@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.suite.load import Suite, SuiteScreen
+from rpa_vision.core.errors import ValidationError
 from rpa_vision.core.frame import Frame
 from rpa_vision.core.geometry import Box
 
@@ -29,6 +30,21 @@ def recall(truth: Sequence[Box], proposals: Sequence[Box], iou: float = 0.5) -> 
     """(recalled, total): truth boxes with some proposal at IoU >= ``iou``."""
     hit = sum(1 for t in truth if any(t.iou(p) >= iou for p in proposals))
     return hit, len(truth)
+
+
+def click_recall(truth: Sequence[Box], proposals: Sequence[Box], inside: float = 0.8) -> tuple[int, int]:
+    """(recalled, total): truth boxes holding some proposal's centre with at least ``inside`` of
+    that proposal's area in the box (a proposal one can click the element through). Kinder than
+    IoU where a widget's geometry is wider than what it draws (list rows, flat tool buttons)."""
+    def hits(t: Box) -> bool:
+        for p in proposals:
+            if t.contains(p.center) and p.area > 0:
+                inter = t.intersection(p)
+                if inter is not None and inter.area >= inside * p.area:
+                    return True
+        return False
+
+    return sum(1 for t in truth if hits(t)), len(truth)
 
 
 def roi_recall(suite: Suite, screens: Sequence[SuiteScreen] | None = None, iou: float = 0.5) -> dict[str, Any]:
@@ -48,8 +64,10 @@ def roi_recall(suite: Suite, screens: Sequence[SuiteScreen] | None = None, iou: 
         boxes = [r.box for r in regions]
         hc, nc = recall([e.box for e in s.clickable], boxes, iou)
         ha, na = recall([e.box for e in s.elements], boxes, iou)
+        kc, _ = click_recall([e.box for e in s.clickable], boxes)
         per_screen[s.config] = {"clickable_recall": hc / max(1, nc), "all_recall": ha / max(1, na),
-                                "clickable": nc, "proposals": len(boxes), "ms": ms}
+                                "click_recall": kc / max(1, nc), "clickable": nc, "proposals": len(boxes), "ms": ms}
+        tot["kc"] += kc
         tot["hc"] += hc
         tot["nc"] += nc
         tot["ha"] += ha
@@ -59,14 +77,30 @@ def roi_recall(suite: Suite, screens: Sequence[SuiteScreen] | None = None, iou: 
     return {
         "available": True, "iou": iou,
         "clickable_recall": tot["hc"] / max(1, tot["nc"]), "all_recall": tot["ha"] / max(1, tot["na"]),
+        "click_recall": tot["kc"] / max(1, tot["nc"]),
         "by_perturbation": {k: v[0] / max(1, v[1]) for k, v in by_pert.items()},
         "screens": per_screen,
     }
 
 
-def state_recognition(suite: Suite, encoder_name: str = "builtin") -> dict[str, Any]:
+STATE_VIEWS = ("screen", "window")
+
+
+def _state_frame(s: SuiteScreen, view: str) -> Frame:
+    """What the state vector is computed from: the whole screen (what a replay sees today) or
+    the application's window (a window-aware replay: the same pixels wherever the window is)."""
+    if view == "screen":
+        return s.frame()
+    x1, y1, x2, y2 = s.window.clip(*s.screen_size).as_int_tuple()
+    return Frame.from_array(np.ascontiguousarray(s.image[y1:y2, x1:x2]), "BGR")
+
+
+def state_recognition(suite: Suite, encoder_name: str = "builtin", view: str = "screen") -> dict[str, Any]:
     """Base screen of each state = its prototype; every other screen is recognised top-1 through
-    ``Perceiver`` state vectors in a ``PrototypeIndex`` queried with ``Matcher``."""
+    ``Perceiver`` state vectors in a ``PrototypeIndex`` queried with ``Matcher``. ``view``: state
+    vectors of the whole ``"screen"`` or of the application ``"window"`` only."""
+    if view not in STATE_VIEWS:
+        raise ValidationError(f"view must be one of {STATE_VIEWS}, not {view!r}", field="view", value=view)
     try:
         from rpa_vision.embedding import create_encoder
         from rpa_vision.index import Matcher, PrototypeIndex, Provenance
@@ -77,7 +111,7 @@ def state_recognition(suite: Suite, encoder_name: str = "builtin") -> dict[str, 
     perceiver = Perceiver(encoder)
     states = suite.states
     refs = [s for s in suite if s.perturbation == "base"]
-    vecs = np.stack([perceiver.perceive(s.frame()).state_vector for s in refs]).astype(np.float32)
+    vecs = np.stack([perceiver.perceive(_state_frame(s, view)).state_vector for s in refs]).astype(np.float32)
     base = Provenance.from_encoder(encoder)
     index = PrototypeIndex(Provenance(f"{base.encoder}+state", int(vecs.shape[1]), base.weights))
     index.add(vecs, [{"workflow": "suite", "step": states.index(s.state), "label": s.state} for s in refs])
@@ -88,7 +122,7 @@ def state_recognition(suite: Suite, encoder_name: str = "builtin") -> dict[str, 
         if s.perturbation == "base":
             continue
         t0 = time.perf_counter()
-        vec = perceiver.perceive(s.frame()).state_vector
+        vec = perceiver.perceive(_state_frame(s, view)).state_vector
         matches = matcher.match(vec, k=1)
         times.append((time.perf_counter() - t0) * 1000.0)
         got = states[matches[0].step] if matches else None
@@ -101,9 +135,10 @@ def state_recognition(suite: Suite, encoder_name: str = "builtin") -> dict[str, 
         per_pert[key][0] += int(r["predicted"] == r["state"])
         per_pert[key][1] += 1
     return {
-        "available": True, "encoder": encoder_name, "states": states, "queries": len(rows),
+        "available": True, "encoder": encoder_name, "view": view, "states": states, "queries": len(rows),
         "top1": correct / max(1, len(rows)), "by_perturbation": {k: v[0] / v[1] for k, v in per_pert.items()},
         "median_ms": statistics.median(times) if times else None, "rows": rows,
+        "misses": [r for r in rows if r["predicted"] != r["state"]],
     }
 
 

@@ -17,7 +17,6 @@ from benchmarks.suite.load import DEFAULT_SUITE, load_suite
 from rpa_vision.core.errors import CorruptFileError, SchemaVersionError, StorageError, ValidationError
 
 
-
 @pytest.fixture(scope="module")
 def suite():
     return load_suite()
