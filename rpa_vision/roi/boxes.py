@@ -25,11 +25,13 @@ def nms(c: Candidates, iou: float, top_k: int) -> Candidates:
     # suppression, which on a busy screen loses whole widgets); the cap applies to the survivors.
     kept = cv2.dnn.NMSBoxes(xywh.tolist(), c.score.tolist(), 0.0, float(iou))
     idx = np.asarray(kept, np.int64).reshape(-1)
-    if len(idx) > top_k:
-        idx = idx[np.argsort(-c.score[idx], kind="stable")[:top_k]]
-    # Stable order: score, then top-to-bottom, left-to-right.
-    order = np.lexsort((c.boxes[idx, 0], c.boxes[idx, 1], -c.score[idx]))
-    return c.take(idx[order])
+    return ranked(c.take(idx), top_k)
+
+
+def ranked(c: Candidates, top_k: int) -> Candidates:
+    """The ``top_k`` best boxes in a stable order: score, then top-to-bottom, left-to-right."""
+    order = np.lexsort((c.boxes[:, 0], c.boxes[:, 1], -c.score))[:top_k]
+    return c.take(order)
 
 
 def label_kinds(c: Candidates, lim: Limits) -> np.ndarray:

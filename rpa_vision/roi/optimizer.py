@@ -15,7 +15,7 @@ import numpy as np
 from rpa_vision.core.errors import ValidationError
 from rpa_vision.core.frame import Frame
 from rpa_vision.core.geometry import Box, ImageTransform
-from rpa_vision.roi.boxes import label_kinds, nms, to_regions
+from rpa_vision.roi.boxes import label_kinds, nms, ranked, to_regions
 from rpa_vision.roi.config import ROIConfig
 from rpa_vision.roi.proposals import Candidates, Limits, detect
 from rpa_vision.roi.types import ROIError, ROIResult
@@ -134,9 +134,14 @@ class ROIOptimizer:
         return tr, (rw, rh), Limits.of(self.config, (rw, rh), frame.monitor.scale * tr.scale_x)
 
     def _finish(self, frame: Frame, cands: Candidates, tr: ImageTransform, work_wh: tuple[int, int], lim: Limits,
-                timings: dict[str, float], t0: float, incremental: bool) -> ROIResult:
+                timings: dict[str, float], t0: float, incremental: bool,
+                settled: Candidates | None = None) -> ROIResult:
+        """``settled``: survivors of an earlier suppression that overlap none of ``cands``; they
+        skip this one (suppression between boxes that do not overlap changes nothing)."""
         t = time.perf_counter()
         cands = nms(cands, self.config.nms_iou, self.config.max_regions)
+        if settled is not None and len(settled):
+            cands = ranked(Candidates.concat([settled, cands]), self.config.max_regions)
         kinds = label_kinds(cands, lim)
         regions = to_regions(cands, kinds, tr.scale_x, tr.scale_y, frame.size_wh)
         t2 = time.perf_counter()
@@ -192,6 +197,7 @@ class ROIOptimizer:
         old = last.cands
         keep_old = np.ones(len(old), bool)
         new_parts: list[Candidates] = []
+        analysed: list[tuple[float, float, float, float]] = []
         t_down = t_det = 0.0
         ocx = (old.boxes[:, 0] + old.boxes[:, 2]) / 2
         ocy = (old.boxes[:, 1] + old.boxes[:, 3]) / 2
@@ -200,6 +206,7 @@ class ROIOptimizer:
             fx1, fy1 = max(0, math.floor((rx1 - m) / sx)), max(0, math.floor((ry1 - m) / sy))
             fx2, fy2 = min(fw, math.ceil((rx2 + m) / sx)), min(fh, math.ceil((ry2 + m) / sy))
             ax1, ay1, ax2, ay2 = fx1 * sx, fy1 * sy, fx2 * sx, fy2 * sy
+            analysed.append((ax1, ay1, ax2, ay2))
             size = (max(1, int(round(ax2 - ax1))), max(1, int(round(ay2 - ay1))))
             t = time.perf_counter()
             gray = working_gray(frame.pixels[fy1:fy2, fx1:fx2], frame.channels, size)
@@ -223,6 +230,13 @@ class ROIOptimizer:
                 & (ob[:, 0] >= ax1) & (ob[:, 1] >= ay1) & (ob[:, 2] <= ax2) & (ob[:, 3] <= ay2)
             )
             keep_old &= ~own_old
-        merged = Candidates.concat([old.take(np.nonzero(keep_old)[0]), *new_parts])
+        # Old boxes away from every analysed window cannot overlap a new box: they keep their place
+        # without a new suppression round; the rest are suppressed again together with the new ones.
+        ob = old.boxes
+        near = np.zeros(len(old), bool)
+        for ax1, ay1, ax2, ay2 in analysed:
+            near |= (ob[:, 0] < ax2) & (ob[:, 2] > ax1) & (ob[:, 1] < ay2) & (ob[:, 3] > ay1)
+        settled = old.take(np.nonzero(keep_old & ~near)[0])
+        merged = Candidates.concat([old.take(np.nonzero(keep_old & near)[0]), *new_parts])
         timings = {"downscale": t_down * 1000.0, "detect": t_det * 1000.0}
-        return self._finish(frame, merged, tr, work_wh, last.lim, timings, t0, incremental=True)
+        return self._finish(frame, merged, tr, work_wh, last.lim, timings, t0, incremental=True, settled=settled)
