@@ -41,6 +41,7 @@ from rpa_vision.locate.proposals import (
     nms,
     pick_level,
     roi_proposals,
+    scaled_template,
     template_proposals,
 )
 from rpa_vision.locate.types import Candidate, TargetSpec, as_bgr
@@ -319,11 +320,10 @@ class Locator:
     def _find_anchor(self, target: TargetSpec, scr: _Screen, abox: Box, scale: float) -> Point | None:
         assert target.reference is not None
         a = crop_padded(gray_of(target.reference), abox)
-        g = gradient(a)
-        w, h = g.shape[1] * scale, g.shape[0] * scale
+        w, h = a.shape[1] * scale, a.shape[0] * scale
         lv = pick_level(min(w, h), self.config.coarse_min_side, self.config.coarse_min_factor)
         screen = scr.pyramid.grad(lv)
-        tmpl = resize_to(g, w * lv, h * lv)
+        tmpl = scaled_template(a, w, h, lv)
         if tmpl.shape[0] >= screen.shape[0] or tmpl.shape[1] >= screen.shape[1] or float(tmpl.std()) < 1e-3:
             return None
         resp = cv2.matchTemplate(screen, tmpl, cv2.TM_CCOEFF_NORMED)
@@ -366,8 +366,11 @@ class Locator:
         cands = [cands[i] for i in keep]
         # 2. refine the best at full resolution
         for c in cands[:_REFINE_TOP]:
+            before = (c.box, c.scale, dict(c.ev), c.score)
             self._refine(target, scr, c)
             self._cheap(target, scr, c, t_aspect)
+            if c.score < before[3]:  # the refinement must not make a candidate look worse
+                c.box, c.scale, c.ev, c.score = before
         best_scale = max(cands, key=lambda c: c.score).scale if cands else 1.0
         preds = self._predictions(target, scr, best_scale)
         rel = self._relative_prior(target, scr)

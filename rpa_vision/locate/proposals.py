@@ -30,7 +30,11 @@ class Proposal:
 
 
 class ScreenPyramid:
-    """Shrunk gray screens and their gradients, computed on demand and kept for reuse."""
+    """The screen's gradient at shrunk sizes, computed on demand and kept for reuse.
+
+    A shrunk level is the full-resolution gradient pooled (area-averaged), not the gradient of a
+    shrunk screen: thin strokes (1 px text, borders) keep their edge energy when pooled, while
+    shrinking the pixels first blurs them away and small elements stop being told apart."""
 
     def __init__(self, gray: np.ndarray) -> None:
         self.gray = gray
@@ -39,11 +43,23 @@ class ScreenPyramid:
     def grad(self, level: float) -> np.ndarray:
         g = self._grad.get(level)
         if g is None:
-            h, w = self.gray.shape[:2]
-            small = self.gray if level == 1.0 else resize_to(self.gray, w * level, h * level)
-            g = gradient(small)
+            g = gradient(self.gray) if level == 1.0 else pooled(self.grad(1.0), level)
             self._grad[level] = g
         return g
+
+
+def pooled(grad: np.ndarray, level: float) -> np.ndarray:
+    """A gradient map shrunk by ``level`` with area averaging (see ``ScreenPyramid``)."""
+    if level == 1.0:
+        return grad
+    h, w = grad.shape[:2]
+    return resize_to(grad, w * level, h * level)
+
+
+def scaled_template(t_gray: np.ndarray, w: float, h: float, level: float) -> np.ndarray:
+    """The template's gradient at size ``w x h`` (screen pixels), pooled like the screen's level."""
+    g = gradient(resize_to(t_gray, w, h))
+    return pooled(g, level)
 
 
 def pick_level(min_side_px: float, min_side: int, min_factor: float, max_factor: float = 1.0) -> float:
@@ -91,7 +107,7 @@ def template_proposals(
         if min(w_s, h_s) * lv < 5:
             continue  # too small to say anything at this level
         screen = pyramid.grad(lv)
-        tmpl = gradient(resize_to(t_gray, w_s * lv, h_s * lv))
+        tmpl = scaled_template(t_gray, w_s, h_s, lv)
         if tmpl.shape[0] >= screen.shape[0] or tmpl.shape[1] >= screen.shape[1] or min(tmpl.shape[:2]) < 3:
             continue
         if float(tmpl.std()) < 1e-3:
@@ -103,10 +119,34 @@ def template_proposals(
             # all strong look-alikes (a keypad has dozens), at least the ``per_scale`` best
             strong = 0.85 * peaks[0][2]
             peaks = [p for i, p in enumerate(peaks) if i < per_scale or p[2] >= strong]
-        for x, y, v in peaks:
-            box = Box(x / lv, y / lv, x / lv + w_s, y / lv + h_s)
-            out.append(Proposal(box, "template", v, s))
+        if lv < 1.0 and peaks:
+            full = pyramid.grad(1.0)
+            tfull = scaled_template(t_gray, w_s, h_s, 1.0)
+            r = int(np.ceil(1.0 / lv)) + 1
+            for x, y, v in peaks:
+                out.append(_snap(full, tfull, x / lv, y / lv, r, v, s))
+        else:
+            for x, y, v in peaks:
+                out.append(Proposal(Box(x, y, x + w_s, y + h_s), "template", v, s))
     return out
+
+
+def _snap(full: np.ndarray, tmpl: np.ndarray, x: float, y: float, r: int, v: float, s: float) -> Proposal:
+    """A coarse peak moved to the best full-resolution position within ``r`` pixels (a shrunk
+    level only knows positions to a few pixels, and a small element scored a few pixels off looks
+    like a poor match)."""
+    th, tw = tmpl.shape[:2]
+    x0, y0 = int(round(x)) - r, int(round(y)) - r
+    H, W = full.shape[:2]
+    sx0, sy0 = max(0, x0), max(0, y0)
+    sx1, sy1 = min(W, x0 + tw + 2 * r), min(H, y0 + th + 2 * r)
+    if sx1 - sx0 >= tw and sy1 - sy0 >= th:
+        resp = cv2.matchTemplate(full[sy0:sy1, sx0:sx1], tmpl, cv2.TM_CCOEFF_NORMED)
+        _, best, _, loc = cv2.minMaxLoc(resp)
+        if np.isfinite(best):
+            bx, by = sx0 + loc[0], sy0 + loc[1]
+            return Proposal(Box(bx, by, bx + tw, by + th), "template", float(best), s)
+    return Proposal(Box(x, y, x + tw, y + th), "template", v, s)
 
 
 def contour_proposals(
