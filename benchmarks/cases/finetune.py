@@ -272,15 +272,17 @@ def _frames(n: int) -> list[Any]:
 
 @bench_case("perception_while_training", "finetune")
 def perception_while_training(ctx: BenchContext) -> None:
-    """Perception p50 on 1080p frames (screen cache off: every call perceives) while the fine-tuner
+    """Perception p50 on 1080p frames (caches off: every call perceives) while the fine-tuner
     trains in its background thread, vs idle, in the same run."""
     from rpa_vision.core.frame import Frame
     from rpa_vision.embedding import create_encoder
     from rpa_vision.finetune import FineTuneConfig, FineTuner
+    from rpa_vision.finetune.training import lower_thread_priority
     from rpa_vision.perception import Perceiver, PerceiverConfig
 
     frames = _frames(4)
-    perceiver = Perceiver(create_encoder("builtin"), config=PerceiverConfig(screen_cache=0))
+    # screen cache off and a one-entry embedding cache: every call perceives a new screen
+    perceiver = Perceiver(create_encoder("builtin"), config=PerceiverConfig(screen_cache=0, cache_entries=1))
     k = [0]
 
     def perceive() -> None:
@@ -298,7 +300,8 @@ def perception_while_training(ctx: BenchContext) -> None:
         _feed(tuner, 100)
         tuner.run()  # torch imported and warm: the figure is about training, not the first import
 
-        def trainer() -> None:
+        def trainer() -> None:  # what FineTuner's background thread does
+            lower_thread_priority()
             while not stop.is_set():
                 tuner._vec_cache.clear()
                 tuner.run()

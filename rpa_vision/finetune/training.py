@@ -7,6 +7,8 @@ all call ``train_adapter``. torch is imported here, lazily, only when training r
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -136,6 +138,19 @@ def evaluate(vectors: np.ndarray, t: Triplets, rows: np.ndarray, transform: Call
     return Evaluation(float(np.mean(sp > best_neg)), float(np.mean(sp - best_neg)), loss)
 
 
+def lower_thread_priority(nice: int = 10) -> bool:
+    """Let the calling thread give way to perception for the CPU (Linux: a per-thread nice value;
+    elsewhere nothing). Only for a thread that ends after training: it cannot be raised again."""
+    setp = getattr(os, "setpriority", None)
+    if setp is None or not sys.platform.startswith("linux"):
+        return False
+    try:
+        setp(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except OSError:
+        return False
+    return True
+
+
 def train_adapter(
     vectors: np.ndarray,
     triplets: Triplets,
@@ -177,6 +192,7 @@ def train_adapter(
         for _epoch in range(config.epochs):
             if cancel is not None and cancel.is_set():
                 raise TrainingSkipped("cancelled")
+            time.sleep(0)  # hand the interpreter to perception between epochs
             z = x + x @ w.T + b
             z = z / z.norm(dim=1, keepdim=True).clamp_min(1e-8)
             za, zp = z[anc], z[pos]

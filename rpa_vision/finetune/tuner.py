@@ -23,7 +23,14 @@ from rpa_vision.core.paths import Paths
 from rpa_vision.finetune.adapter import Adapter
 from rpa_vision.finetune.examples import Example, ExampleKind, ExampleStore
 from rpa_vision.finetune.registry import AdapterRegistry
-from rpa_vision.finetune.training import TrainConfig, TrainingResult, TrainingSkipped, build_triplets, train_adapter
+from rpa_vision.finetune.training import (
+    TrainConfig,
+    TrainingResult,
+    TrainingSkipped,
+    build_triplets,
+    lower_thread_priority,
+    train_adapter,
+)
 
 log = get_logger(__name__)
 
@@ -301,6 +308,7 @@ class FineTuner:
         return True
 
     def _background(self) -> None:
+        lower_thread_priority()
         try:
             self.run(self._cancel)
         except TrainingSkipped as exc:
