@@ -16,7 +16,7 @@ def _tuner(args: argparse.Namespace) -> Any:
 
     paths = Paths.resolve(args.home).ensure()
     encoder = create_encoder(args.encoder)
-    return FineTuner.for_encoder(paths, encoder)
+    return FineTuner.for_encoder(paths, encoder, shared=False)
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -82,6 +82,7 @@ class ExampleStore:
         self._examples: list[Example] | None = None
         self._stamp: tuple[int, int] | None = None
         self.added_since_training = 0
+        self.warnings: list[str] = []  # what loading had to repair (shown by the fine-tuner's status)
 
     @property
     def file(self) -> Path:
@@ -135,18 +136,25 @@ class ExampleStore:
             self.added_since_training = int(read_json(self.file).get("added_since_training", 0))
             return ex
         except (CorruptFileError, StorageError) as exc:
-            log.warning("examples store is corrupt (%s); using the previous copy", exc)
             if self.backup.exists():
                 try:
-                    return self._parse(self.backup)
+                    kept = self._parse(self.backup)
+                    self._warn(f"examples store was corrupt ({exc}); using the previous copy ({len(kept)} examples)")
+                    return kept
                 except (CorruptFileError, StorageError) as exc2:
-                    log.warning("previous examples copy is corrupt too (%s); starting empty", exc2)
+                    self._warn(f"examples store and its previous copy are corrupt ({exc}; {exc2}); starting empty")
+            else:
+                self._warn(f"examples store was corrupt ({exc}); starting empty")
             aside = self.file.with_name(f"examples.json.bad-{int(time.time())}")
             try:
                 self.file.replace(aside)
             except OSError:
                 pass
             return []
+
+    def _warn(self, msg: str) -> None:
+        log.warning(msg)
+        self.warnings.append(msg)
 
     def _save(self) -> None:
         examples = self._examples if self._examples is not None else []

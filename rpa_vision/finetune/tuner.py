@@ -116,10 +116,12 @@ class FineTuner:
         self._owned_listeners: list[Callable[[Adapter], None]] = []
 
     @classmethod
-    def for_encoder(cls, paths: Paths, encoder: Any, config: FineTuneConfig = FineTuneConfig()) -> FineTuner:
+    def for_encoder(cls, paths: Paths, encoder: Any, config: FineTuneConfig = FineTuneConfig(), *,
+                    shared: bool = True) -> FineTuner:
         """Build from an ``rpa_vision.embedding`` encoder (``embed``, ``provenance()``, ``dim``) on the
         process-wide registry of that encoder (so Locators bound with ``bind_current_adapter`` follow
-        its swaps); the index saved under ``paths.index`` is re-projected before every swap.
+        its swaps; ``shared=False``: a registry of its own, read from disk now); the index saved under
+        ``paths.index`` is re-projected before every swap.
 
         In an app::
 
@@ -131,7 +133,12 @@ class FineTuner:
         """
         from rpa_vision.finetune.wiring import encoder_provenance, reproject_saved_index, shared_registry
 
-        registry = shared_registry(paths, encoder)
+        if shared:
+            registry = shared_registry(paths, encoder)
+        else:  # a one-shot command: read the adapters from disk now
+            prov = encoder_provenance(encoder)
+            registry = AdapterRegistry(paths.adapters, int(encoder.dim), prov)
+            registry.load()
         tuner = cls(paths, encoder.embed, encoder_provenance(encoder), int(encoder.dim), config, registry)
         listener = reproject_saved_index(paths.index)
         registry.add_listener(listener)
@@ -223,7 +230,7 @@ class FineTuner:
         hist = self.history()
         return FineTuneStatus(self._state, len(self.store), self.store.pending(),
                               self.registry.current.version, hist[-1] if hist else None,
-                              tuple(self.registry.warnings))
+                              tuple(self.registry.warnings) + tuple(self.store.warnings))
 
     def subscribe(self, fn: Callable[[FineTuneStatus], None]) -> None:
         self._listeners.append(fn)
