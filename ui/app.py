@@ -10,14 +10,14 @@ from rpa_vision.core.errors import DisplayUnavailableError
 
 def main(argv: Sequence[str] | None = None, *, home: str | None = None) -> int:
     from ui.compat import protect_none
-    from ui.platform import display_available, sanitize_qt_environment
+    from ui.platform import display_problem, favour_gui_thread, sanitize_qt_environment
 
     protect_none()
     sanitize_qt_environment()
-    if not display_available():
-        raise DisplayUnavailableError(
-            "no display: the app needs X11/Wayland (set DISPLAY) or QT_QPA_PLATFORM=offscreen"
-        )
+    problem = display_problem()
+    if problem:
+        raise DisplayUnavailableError(problem)
+    favour_gui_thread()
     from PySide6.QtWidgets import QApplication
 
     from ui.main_window import MainWindow

@@ -242,6 +242,37 @@ def test_app_without_a_display_is_one_line_and_non_zero(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr
 
 
+def _unused_display() -> str:
+    from ui.platform import x_server_reachable
+
+    for n in range(4711, 4800):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not x_server_reachable(f":{n}", 0.5):
+            return f":{n}"
+    pytest.skip("no unused X display number")
+
+
+def test_app_with_a_dead_display_is_one_line_and_non_zero(tmp_path: Path) -> None:
+    """DISPLAY names a server that is not running: Qt would abort the process; the app says why."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(DISPLAY=_unused_display(), RPA_VISION_HOME=str(tmp_path / "home"))
+    r = subprocess.run([sys.executable, "-m", "rpa_vision", "app"], cwd=REPO, env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode not in (0, -6, 134)  # a clear error, not an abort
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "does not answer" in lines[0] and env["DISPLAY"] in lines[0], r.stderr
+
+
+def test_x_server_reachable_tells_a_live_server_from_a_dead_one(xvfb: Any) -> None:
+    from ui.platform import x_server_reachable
+
+    assert x_server_reachable(xvfb.display)  # type: ignore[attr-defined]
+    assert x_server_reachable(xvfb.display + ".0")  # type: ignore[attr-defined]
+    assert not x_server_reachable(_unused_display())
+    assert not x_server_reachable("not-a-display")
+
+
 def test_app_main_starts_and_quits_offscreen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qapp: Any) -> None:
     """ui.app.main builds the real window (no watching here) and returns the event loop's code."""
     from PySide6.QtCore import QTimer
