@@ -67,6 +67,8 @@ class ReplayConfig:
     state_threshold: float = 0.92  # the screen is "as recorded" at or above this similarity
     state_timeout_s: float = 10.0
     settle_s: float = 0.25  # the screen must stay unchanged this long before a mismatched state is judged
+    stable_s: float = 0.1  # a matching state counts once the screen stayed unchanged this long (an app mid-redraw)
+    stable_max_s: float = 1.0  # ... or once it has matched for this long (an animation never stops)
     decide_after_s: float = 2.0  # a settled screen with only unsure candidates goes to the decision after this
     poll_s: float = 0.1
     verify_timeout_s: float = 1.5
@@ -87,6 +89,8 @@ class ReplayConfig:
                                   field="on_low_confidence")
         if self.state_timeout_s < 0 or self.verify_timeout_s < 0 or self.poll_s <= 0:
             raise ValidationError("timeouts must be >= 0 and the poll interval > 0", field="timeout")
+        if self.stable_s < 0 or self.stable_max_s < 0:
+            raise ValidationError("stable_s and stable_max_s must be >= 0", field="stable_s")
         if self.max_asks < 1:
             raise ValidationError("max_asks must be >= 1", field="max_asks")
 
@@ -282,14 +286,23 @@ class Replayer:
         tried_locate = -1e9
         best = 0.0
         cands: list[Located] = []
+        matched_at: float | None = None
+        same_grabs = 0  # grabs in a row that showed no change
         while True:
+            now = time.monotonic()
             if protos:
                 score = best_similarity(self.encoder.state_vector(frame), protos) or 0.0
                 best = max(best, score)
                 sr.state_score = score
                 if score >= cfg.state_threshold:
-                    return frame, None
-            now = time.monotonic()
+                    matched_at = now if matched_at is None else matched_at
+                    # located on a screen still being redrawn after the last action, a target looks
+                    # half-drawn: wait until it stayed unchanged for stable_s (at most stable_max_s)
+                    stable = (same_grabs >= 1 and now - last_change >= cfg.stable_s) or cfg.stable_s == 0
+                    if stable or now - matched_at >= cfg.stable_max_s:
+                        return frame, None
+                else:
+                    matched_at = None
             settled_for = now - last_change - cfg.settle_s
             if settled_for >= 0 and pointer and now - tried_locate >= 1.0:
                 tried_locate = now
@@ -313,7 +326,9 @@ class Replayer:
             self._sleep(cfg.poll_s)
             nxt = self.frames.grab()
             if frame_changed(frame, nxt):
-                last_change = time.monotonic()
+                last_change, same_grabs = time.monotonic(), 0
+            else:
+                same_grabs += 1
             frame = nxt
 
     # pointer steps ---------------------------------------------------------------------------------

@@ -11,10 +11,12 @@ Outcomes per step (correct / over-stop / safe stop / silent wrong) are collected
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -163,8 +165,19 @@ class Counting:
         self.inner.close()
 
 
+def _keep(req: DecisionRequest) -> None:
+    """With RPA_VISION_E2E_ARTIFACTS set, the screens the replayer asked about are kept there."""
+    folder = os.environ.get("RPA_VISION_E2E_ARTIFACTS")
+    if folder and req.screenshot is not None:
+        import cv2
+
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(Path(folder) / f"asked-{time.time():.3f}-step{req.step_index}.png"), req.screenshot)
+
+
 def _person(labels: dict[str, Box]) -> ScriptedDecisionProvider:
     def decide(req: DecisionRequest) -> Decision:
+        _keep(req)
         box = labels[PLAN[req.step_index]]
         if req.candidates and box.contains(req.candidates[0].box.center):
             return Decision.confirm()

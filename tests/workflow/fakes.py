@@ -229,9 +229,9 @@ def button_regions(app: FakeApp):  # type: ignore[no-untyped-def]
     from types import SimpleNamespace
 
     def fn(frame: Frame) -> list:  # type: ignore[type-arg]
-        regs = [SimpleNamespace(box=app.button_box(n), kind="widget", score=0.9) for n in BUTTONS]
+        regs = [SimpleNamespace(box=app.button_box(n), kind="widget", score=0.9, padded=False) for n in BUTTONS]
         ox, oy = app.offset
-        regs.append(SimpleNamespace(box=Box(ox, oy, ox + 260, oy + 200), kind="container", score=0.5))
+        regs.append(SimpleNamespace(box=Box(ox, oy, ox + 260, oy + 200), kind="container", score=0.5, padded=False))
         return regs
 
     return fn

@@ -8,6 +8,7 @@ import pytest
 
 from rpa_vision.core.errors import FailSafeTriggered
 from rpa_vision.core.events import Action, ActionKind
+from rpa_vision.core.frame import Frame
 from rpa_vision.core.geometry import Box, Monitor, Point
 from rpa_vision.core.paths import Paths
 from rpa_vision.workflow.decisions import Decision, Located, ScriptedDecisionProvider
@@ -334,3 +335,30 @@ def test_drag_ending_off_every_monitor_is_refused(store: WorkflowStore) -> None:
     assert r._off_monitor(inside, frame) is None
     msg = r._off_monitor(outside, frame)
     assert msg is not None and "end point 50,400" in msg and "400x300+0+0" in msg
+
+
+def test_a_screen_still_being_redrawn_is_not_searched(store: WorkflowStore) -> None:
+    """The state matches at once, but the application has not finished drawing the target yet
+    (it is blank on the first grabs): the replayer waits until the screen stays unchanged."""
+    _save(store, FakeApp(), ["one"])
+    app = FakeApp()
+    decider = ScriptedDecisionProvider(default=Decision.abort("not found"))
+    r, _perf, _ = _replayer(store, app, decider, stable_s=0.06)
+    frames = r.frames
+    assert isinstance(frames, FakeFrames)
+
+    class Redrawing:
+        def grab(self):  # type: ignore[no-untyped-def]
+            f = frames.grab()
+            if frames.grabs <= 3:  # the first grabs: the button is being drawn, a little more each time
+                img = f.bgr().copy()
+                b = app.button_box("one")
+                img[int(b.y1):int(b.y2), int(b.x1):int(b.x2)] = 200 + 15 * frames.grabs
+                return Frame.from_array(img)
+            return f
+
+    r.frames = Redrawing()
+    rep = r.run()
+    assert rep.status == "ok" and app.pressed == ["one"], [q.reason for q in decider.requests]
+    assert decider.requests == []
+    assert rep.steps[0].state_score is not None and rep.steps[0].state_score >= 0.92
