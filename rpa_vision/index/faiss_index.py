@@ -10,7 +10,8 @@
 * A migration builds the new index off-lock: it copies the vectors chunk by chunk (holding the
   read lock per chunk, so searches go on), trains and fills the new index, replays the writes that
   arrived meanwhile (journaled), and swaps under the write lock (one short pause).
-* Thread-safe: a readers-writer lock; searches run concurrently, writes one at a time.
+* Thread-safe: a readers-writer lock; searches run concurrently, writes one at a time. A save
+  holds only a write gate, so searches go on during it and writes wait.
 * GPU FAISS is used for searches when present (``IndexConfig.use_gpu``), never required.
 * Base (un-adapted) vectors are kept when the index holds adapted vectors, so ``rebuild_with``
   can re-project every prototype through a new adapter.
@@ -123,6 +124,7 @@ class PrototypeIndex:
         self.keeps_base = provenance.adapter_version != 0
         self._threads = _default_threads()
         self._lock = RWLock()
+        self._write_gate = threading.Lock()  # held by writers and by a save's snapshot (see _snapshot)
         self._meta = MetaStore()
         self._index: Any = _new_flat(self.dim)
         self._prefilter: Any = _new_prefilter(self.dim)  # flat only: float16 first stage
@@ -131,6 +133,7 @@ class PrototypeIndex:
         self._trained_on = 0
         self._base: np.ndarray | None = np.zeros((0, self.dim), np.float32) if self.keeps_base else None
         self._version = 0  # bumped on every write (GPU replica freshness)
+        self._swaps = 0  # bumped when a migration swaps in a new FAISS index
         # migration
         self._journal: list[_Op] | None = None
         self._journal_vectors = 0
@@ -227,7 +230,7 @@ class PrototypeIndex:
         for start in range(0, len(v), _WRITE_CHUNK):
             part = slice(start, start + _WRITE_CHUNK)
             lists = self._assign_lists(v[part])  # the costly part of an IVF add, off-lock
-            with self._lock.write():
+            with self._writing():
                 if start == 0:
                     ids = self._meta.append(metas)  # every id reserved now, alive once added
                 self._raw_add(v[part], ids[part], lists)
@@ -265,17 +268,18 @@ class PrototypeIndex:
             self._base = grown
         self._base[ids] = b
 
-    def _assign_lists(self, v: np.ndarray) -> tuple[Any, np.ndarray] | None:
+    def _assign_lists(self, v: np.ndarray) -> tuple[int, np.ndarray] | None:
         """The IVF list of each new vector (a quantizer search), computed without holding the lock
-        so that searches are not held up by it; ``None`` for a Flat index."""
-        index = self._index
+        so that searches are not held up by it; ``None`` for a Flat index. Tagged with the swap
+        count, not the index itself (holding that would keep a swapped-out index alive)."""
+        swaps, index = self._swaps, self._index
         if not isinstance(index, faiss.IndexIVF) or len(v) == 0:
             return None
         _, lists = index.quantizer.search(v, 1)
-        return index, np.ascontiguousarray(lists.reshape(-1), dtype=np.int64)
+        return swaps, np.ascontiguousarray(lists.reshape(-1), dtype=np.int64)
 
-    def _raw_add(self, v: np.ndarray, ids: np.ndarray, lists: tuple[Any, np.ndarray] | None = None) -> None:
-        if lists is not None and lists[0] is self._index:  # not swapped meanwhile: lists still valid
+    def _raw_add(self, v: np.ndarray, ids: np.ndarray, lists: tuple[int, np.ndarray] | None = None) -> None:
+        if lists is not None and lists[0] == self._swaps and self._kind == "ivf":  # lists still valid
             v, ids = np.ascontiguousarray(v, np.float32), np.ascontiguousarray(ids, np.int64)
             self._index.add_core(len(v), faiss.swig_ptr(v), faiss.swig_ptr(ids), faiss.swig_ptr(lists[1]))
         else:
@@ -293,7 +297,7 @@ class PrototypeIndex:
         arr = np.unique(np.asarray(ids, dtype=np.int64).reshape(-1))
         if len(arr) == 0:
             return 0
-        with self._lock.write():
+        with self._writing():
             self._meta.require(arr)
             self._raw_remove(arr)
             self._meta.set_alive(arr, False)
@@ -311,7 +315,7 @@ class PrototypeIndex:
         meta = None if metadata is None else PrototypeMeta.coerce(metadata)
         b = self._check_base(base, 1)
         ids = np.array([int(id_)], np.int64)
-        with self._lock.write():
+        with self._writing():
             self._meta.require(ids)
             self._raw_remove(ids)
             self._raw_add(v, ids)
@@ -594,12 +598,13 @@ class PrototypeIndex:
             if sum(len(o.ids) for o in ops) < 1000:
                 break
         t1 = time.perf_counter()
-        with self._lock.write():
+        with self._writing():
             with self._journal_lock:
                 ops, self._journal, self._journal_vectors = self._journal or [], None, 0
             self._replay(ivf, ops)
             old_kind, old_index = self._kind, self._index
             self._index, self._kind, self._nlist, self._trained_on = ivf, "ivf", nlist, n
+            self._swaps += 1
             self._prefilter = None
             self._version += 1
             self._replica = None
@@ -673,9 +678,17 @@ class PrototypeIndex:
         return new
 
     @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Every write (add, remove, update, migration swap): the write gate, then the write lock."""
+        with self._write_gate, self._lock.write():
+            yield
+
+    @contextmanager
     def _snapshot(self) -> Iterator[_State]:
-        """A consistent view for saving: writes wait, searches go on."""
-        with self._lock.read():
+        """A consistent view for saving: writes wait, searches go on. Only the write gate is held,
+        not the read lock: a writer waiting behind a long save must not queue searches behind it
+        (the lock prefers writers)."""
+        with self._write_gate:
             yield _State(self._index, self._kind, self._meta, self._base, self._nlist, self._trained_on)
 
     @classmethod

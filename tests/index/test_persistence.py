@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -205,3 +206,41 @@ def test_faiss_write_failure_is_a_storage_error(tmp_path: Path, monkeypatch: pyt
         save_index(_index(10), tmp_path)
     monkeypatch.undo()
     assert load_index(tmp_path)[1].generation == 1
+
+
+def test_searches_go_on_while_a_save_holds_writes_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    ix = _index(300)
+    entered, release = threading.Event(), threading.Event()
+    write_index = P.faiss.write_index
+
+    def slow_write(index: Any, path: str) -> None:
+        entered.set()
+        assert release.wait(30)
+        write_index(index, path)
+
+    monkeypatch.setattr(P.faiss, "write_index", slow_write)
+    saver = threading.Thread(target=save_index, args=(ix, tmp_path))
+    saver.start()
+    try:
+        assert entered.wait(10)
+        added: list[object] = []
+        writer = threading.Thread(target=lambda: added.append(ix.add(clustered(1, D, seed=7), metas(1))))
+        writer.start()
+        time.sleep(0.3)  # the writer is now waiting for the save
+        assert not added
+        found: list[object] = []
+        searcher = threading.Thread(target=lambda: found.append(ix.search(clustered(2, D, seed=8), 3)))
+        searcher.start()
+        searcher.join(10)
+        answered_during_save = bool(found)
+    finally:
+        release.set()
+        saver.join(30)
+    writer.join(30)
+    assert answered_during_save  # not queued behind the waiting writer
+    assert len(added) == 1 and len(ix) == 301
+    back, _ = load_index(tmp_path)
+    assert len(back) == 300  # the snapshot is the state before the add
