@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from rpa_vision.core.geometry import Box, Point
-from rpa_vision.roi.proposals import HOLE, MSER, Candidates, Limits
+from rpa_vision.roi.proposals import FLAT, HOLE, MSER, Candidates, Limits
 from rpa_vision.roi.types import Region, RegionKind
 
 KIND_NAMES: tuple[RegionKind, ...] = ("text", "widget", "container", "icon")
@@ -75,6 +75,7 @@ def label_kinds(c: Candidates, lim: Limits) -> np.ndarray:
             (b[None, :, 0] >= pb[:, None, 0]) & (b[None, :, 1] >= pb[:, None, 1])
             & (b[None, :, 2] <= pb[:, None, 2]) & (b[None, :, 3] <= pb[:, None, 3])
             & (area[None, :] < 0.5 * area[big][:, None]) & ~text[None, :] & (h[None, :] > lim.glyph_max_h)
+            & (c.source != FLAT)[None, :]  # padded hypotheses are not children
         )
         children = inside.sum(1)
         cont = (children >= 3) | (area[big] >= lim.container_min_area)
@@ -92,9 +93,10 @@ def to_regions(c: Candidates, kinds: np.ndarray, sx: float, sy: float, frame_wh:
     full[:, [0, 2]] = np.clip(b[:, [0, 2]] / sx, 0, fw)
     full[:, [1, 3]] = np.clip(b[:, [1, 3]] / sy, 0, fh)
     out = []
-    for (x1, y1, x2, y2), k, s in zip(full.tolist(), kinds.tolist(), c.score.tolist(), strict=True):
+    flat = (c.source == FLAT).tolist()
+    for (x1, y1, x2, y2), k, s, f in zip(full.tolist(), kinds.tolist(), c.score.tolist(), flat, strict=True):
         if x2 > x1 and y2 > y1:
-            out.append(Region(Box(x1, y1, x2, y2), KIND_NAMES[k], float(min(1.0, max(0.0, s)))))
+            out.append(Region(Box(x1, y1, x2, y2), KIND_NAMES[k], float(min(1.0, max(0.0, s))), f))
     return tuple(out)
 
 
@@ -103,13 +105,15 @@ def region_at(
 ) -> Region | None:
     """The element under a point: the smallest plausible region containing it.
 
+    Padded flat-widget hypotheses count only when no other region holds the point.
     Widgets and icons come first (clicking the label of a button means the button); a text
     line wins when no widget holds the point, or the smallest one is both more than three text
     heights tall and ``text_ratio`` times larger (an item inside a list, a link inside a panel);
     a container only when nothing else contains the point.
     """
     p = point if isinstance(point, Point) else Point(float(point[0]), float(point[1]))
-    hits = [r for r in regions if r.box.contains(p)]
+    found = [r for r in regions if r.box.contains(p)]
+    hits = [r for r in found if not r.padded] or found  # padded hypotheses only when nothing else
     if not hits:
         return None
 

@@ -26,6 +26,8 @@ class ROIConfig:
     - ``edge_threshold``: morphological-gradient level (0-255) that counts as an edge.
     - ``mser`` / ``mser_scale``: find text-like blobs with MSER on a copy this much smaller than
       the working image (costly; off by default, the edge grouping already finds text lines).
+    - ``flat_widgets``: padded boxes around icons and labels that no outline encloses (tool
+      buttons, tabs, menu titles: the clickable area is larger than what is drawn).
     - ``tile_px`` / ``tile_margin_px``: incremental mode recomputes the working-image tiles
       touched by dirty rectangles, each analysed with this much context around it.
     - ``incremental_max_frac``: above this fraction of dirty tiles a full run is cheaper.
@@ -39,12 +41,13 @@ class ROIConfig:
     nms_iou: float = 0.7
     edge_threshold: int = 24
     mser: bool = False
+    flat_widgets: bool = True
     mser_scale: float = 0.5
     tile_px: int = 128
     tile_margin_px: int = 48
     incremental_max_frac: float = 0.5
     cache_entries: int = 32
-    max_regions: int = 1000
+    max_regions: int = 2000
 
     def __post_init__(self) -> None:
         mw, mh = self.max_size

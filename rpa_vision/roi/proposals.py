@@ -11,6 +11,10 @@ with edges like photos or noise have their tiny holes closed first):
   map without long straight runs (borders, scrollbars): glyphs grouped into words, words into
   text lines and small clusters (check box + label, icon + label).
 - ``MSER`` (optional): maximally stable blobs of text size, grouped into lines.
+- ``FLAT``: flat widgets (tool buttons, tabs, menu titles, borderless buttons) draw only their
+  icon or label; the box the toolkit clicks on is that content plus padding. Words, lines and
+  icons that no closed outline encloses closely get two padded boxes (a little and a text
+  height of padding). They are hypotheses for recall: ``region_at`` looks at them last.
 
 Everything here works in the pixels of the image it is given; the ``Limits`` come from the whole
 working image (the image may be a crop of it in incremental mode).
@@ -27,8 +31,11 @@ import numpy as np
 
 from rpa_vision.roi.config import ROIConfig
 
-OUTER, HOLE, WORD, LINE, MSER = 0, 1, 2, 3, 4
-_PRIOR = np.array([0.5, 0.6, 0.45, 0.35, 0.5], np.float32)
+OUTER, HOLE, WORD, LINE, MSER, FLAT = 0, 1, 2, 3, 4, 5
+_PRIOR = np.array([0.5, 0.6, 0.45, 0.35, 0.5, 0.3], np.float32)
+#: Padding of the flat-widget boxes, in content heights: (x, y) per variant.
+FLAT_PADS = ((0.35, 0.3), (1.1, 0.75))
+FLAT_SCORE = 0.12
 _K2 = np.ones((2, 2), np.uint8)
 _K3x3 = np.ones((3, 3), np.uint8)
 #: Cells (working pixels) and edge density above which an area counts as texture, not GUI
@@ -255,6 +262,45 @@ def texture_closed(edges: np.ndarray, ii: np.ndarray, cell: int = TEXTURE_CELL,
     return out
 
 
+def flat_boxes(boxes: np.ndarray, source: np.ndarray, border: np.ndarray, lim: Limits,
+               size_wh: tuple[int, int]) -> np.ndarray:
+    """Padded boxes around words, lines and icons that no closed outline encloses closely."""
+    b = boxes
+    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    closed_outline = border >= 0.6
+    seed = (((source == WORD) | (source == LINE) | ((source == OUTER) & ~closed_outline))
+            & (h <= 1.5 * lim.icon_max) & (h >= lim.min_h) & (w <= 8 * h))
+    si = np.nonzero(seed)[0]
+    if len(si) == 0:
+        return np.zeros((0, 4), np.float32)
+    s = b[si]
+    sh = h[si][:, None]
+    closed = np.nonzero(closed_outline)[0]
+    if len(closed):
+        c = b[closed]
+        inside = ((c[None, :, 0] <= s[:, None, 0]) & (c[None, :, 1] <= s[:, None, 1])
+                  & (c[None, :, 2] >= s[:, None, 2]) & (c[None, :, 3] >= s[:, None, 3]))
+        # A bordered widget (button, field: an outline a few content heights tall around one or
+        # two pieces of content) has its own box already; a panel, toolbar or window around many
+        # pieces does not count. Pieces: words and icons (lines repeat the words).
+        pieces = inside[source[si] != LINE].sum(0)[None, :]
+        enclosed = (inside & ((c[:, 3] - c[:, 1])[None, :] <= 4.0 * sh) & (pieces <= 3)).any(1)
+        s, sh = s[~enclosed], sh[~enclosed]
+    if len(s):  # a one-word line is also a word: one seed each
+        s, keep = np.unique(np.round(s), axis=0, return_index=True)
+        sh = sh[keep]
+    out = []
+    for px, py in FLAT_PADS:
+        pad = np.concatenate([-np.array([px, py], np.float32) * sh, np.array([px, py], np.float32) * sh], axis=1)
+        out.append(s + pad)
+    if not out:
+        return np.zeros((0, 4), np.float32)
+    f = np.concatenate(out).astype(np.float32)
+    f[:, [0, 2]] = np.clip(f[:, [0, 2]], 0, size_wh[0])
+    f[:, [1, 3]] = np.clip(f[:, [1, 3]], 0, size_wh[1])
+    return f
+
+
 def detect(gray: np.ndarray, cfg: ROIConfig, lim: Limits) -> Candidates:
     """All candidate boxes of a gray working image (or a crop of it), scored, size-filtered."""
     h, w = gray.shape[:2]
@@ -294,7 +340,17 @@ def detect(gray: np.ndarray, cfg: ROIConfig, lim: Limits) -> Candidates:
         top = np.argsort(-(boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), kind="stable")[:MAX_CANDIDATES]
         boxes, source = boxes[top], source[top]
     border, density = features(ii, boxes)
+    if cfg.flat_widgets:
+        flat = flat_boxes(boxes, source, border, lim, (w, h))
+        if len(flat):
+            fb, fd = features(ii, flat)
+            boxes = np.concatenate([boxes, flat])
+            source = np.concatenate([source, np.full(len(flat), FLAT, np.int8)])
+            border, density = np.concatenate([border, fb]), np.concatenate([density, fd])
     bh = boxes[:, 3] - boxes[:, 1]
     texty = (bh <= lim.text_max_h).astype(np.float32) * np.minimum(1.0, 2.5 * density) * 0.8
     score = np.clip(0.4 * _PRIOR[source] + 0.6 * np.maximum(border, texty), 0.0, 1.0).astype(np.float32)
+    # Padded hypotheses rank below everything drawn (every other score is >= 0.4 x the lowest
+    # prior = 0.14), so suppression never lets one replace a box that was found.
+    score[source == FLAT] *= FLAT_SCORE
     return Candidates(boxes, source, score, border, density)

@@ -28,6 +28,9 @@ class Region:
     box: Box
     kind: RegionKind
     score: float
+    #: A padded box around an icon or label with no outline of its own (a flat widget's likely
+    #: clickable area), not something drawn: a hypothesis that point look-ups consider last.
+    padded: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in REGION_KINDS:

@@ -249,3 +249,42 @@ def test_words_next_to_a_scrollbar_are_found_on_their_own():
     res = ROIOptimizer().propose(Frame.from_array(img))
     rep = recall_at(res.of_kind("text"), truth, iou=0.5)
     assert rep.recall >= 0.9, rep.misses[:5]
+
+
+def _flat_toolbar() -> tuple[np.ndarray, list[Box], Box]:
+    """A light window with a toolbar of borderless icons (the clickable button is the icon plus
+    padding, as Qt tool buttons are) and one bordered button with a label."""
+    img = np.full((600, 900, 3), 240, np.uint8)
+    buttons = []
+    for i in range(5):
+        x, y = 20 + 40 * i, 20
+        buttons.append(Box(x, y, x + 32, y + 32))  # what the toolkit reports as the button
+        cv2.rectangle(img, (x + 8, y + 6), (x + 23, y + 25), (60, 90, 160), -1)  # the drawn icon only
+        cv2.line(img, (x + 10, y + 10), (x + 21, y + 10), (250, 250, 250), 1)
+    bordered = Box(400, 300, 520, 330)
+    cv2.rectangle(img, (400, 300), (519, 329), (90, 90, 90), 1)
+    cv2.putText(img, "Apply", (432, 321), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (20, 20, 20), 1, cv2.LINE_AA)
+    return img, buttons, bordered
+
+
+def test_flat_widgets_get_padded_boxes_that_point_lookups_consider_last():
+    from rpa_vision.roi import region_at
+
+    img, buttons, bordered = _flat_toolbar()
+    regions = ROIOptimizer().propose(Frame.from_array(img)).regions
+    off = ROIOptimizer(ROIConfig(flat_widgets=False)).propose(Frame.from_array(img)).regions
+    assert recall_at(regions, buttons).recall == 1.0  # the padded boxes match the buttons
+    assert recall_at(off, buttons).recall < 0.5  # the drawn icons alone do not
+    assert not any(r.padded for r in off)
+    padded = [r for r in regions if r.padded]
+    assert padded and max(r.score for r in padded) < min(r.score for r in regions if not r.padded)
+    # the bordered button has its own box: no padded box inside it, and the look-up returns it
+    assert not any(bordered.contains_box(r.box) for r in padded)
+    hit = region_at(regions, bordered.center)
+    assert hit is not None and not hit.padded and hit.box.iou(bordered) > 0.8
+    # on an icon the drawn icon wins; a padded box only where nothing else holds the point
+    icon_hit = region_at(regions, buttons[0].center)
+    assert icon_hit is not None and not icon_hit.padded
+    corner = (buttons[0].x1 + 2, buttons[0].y1 + 2)  # inside the button, outside the icon
+    corner_hit = region_at(regions, corner)
+    assert corner_hit is not None and corner_hit.padded
