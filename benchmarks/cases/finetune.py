@@ -3,8 +3,10 @@ learning scenario on the Qt test application's look-alike icons (before/after ta
 
 The learning scenario (also run by ``tests/e2e/test_finetune_learning.py``): the recorded targets
 are the toolbar icons *Copy* and *Duplicate* of the Qt test app (``data/suite/qt_base``), which
-differ by a few pixels. The replay screens are suite screenshots of the same form (themes, style,
-font, moved) seen through a remote session: rescaled by 0.8-1.25 and JPEG-compressed. The target
+differ by a few pixels. The replay screens are suite screenshots of the same form seen through a
+remote session: rescaled by 0.8-1.25 and JPEG-compressed. Feedback comes from remote views of the
+base, dark-theme and moved screenshots; the held-out screens are remote views of the Windows-style
+and larger-font screenshots, which training never sees. The target
 is given as an image (``rpa-vision locate TARGET.png``, a healed look without its screen), so only
 its appearance tells the twins apart. Outcomes per (screen, target): *correct* (top-1 is the right
 element with a confidence the replayer acts on), *asks* (below the act threshold), *wrong* (a
@@ -32,7 +34,10 @@ from rpa_vision.core.paths import Paths
 from rpa_vision.testbed.synthetic import lookalike_icon, pixel_embed
 
 TWINS = ("qt/tool_copy", "qt/tool_duplicate")
-_REMOTE_SOURCES = ("base", "theme", "style", "font", "moved")
+#: Feedback comes from remote views of these suite screenshots (perturbation types of qt/form) ...
+TRAIN_SOURCES = ("base", "theme", "moved")
+#: ... and the held-out screens are remote views of others, never seen in training.
+HELD_OUT_SOURCES = ("style", "font")
 
 
 def _feed(tuner: object, n: int, seed: int = 0) -> None:
@@ -72,10 +77,11 @@ class Tally:
                 f"wrong {self.wrong:>3}, top-1 {self.top1 / max(1, self.n):.0%}")
 
 
-def remote_screen(suite: Any, seed: int) -> tuple[Any, float, np.ndarray]:
-    """A qt/form suite screenshot seen through a remote session: (source screen, scale, pixels)."""
+def remote_screen(suite: Any, seed: int, kinds: Sequence[str]) -> tuple[Any, float, np.ndarray]:
+    """A qt/form suite screenshot (of a perturbation in ``kinds``) seen through a remote session:
+    (source screen, scale, pixels)."""
     rng = np.random.default_rng(seed)
-    sources = [s for s in suite if s.app == "qt" and s.state == "qt/form" and s.perturbation in _REMOTE_SOURCES
+    sources = [s for s in suite if s.app == "qt" and s.state == "qt/form" and s.perturbation in kinds
                and s.screen_size == (1920, 1080)]
     src = sources[int(rng.integers(len(sources)))]
     s = float(rng.uniform(0.8, 1.25))
@@ -94,7 +100,8 @@ def _image_spec(ref: Any, element_id: str) -> Any:
     return TargetSpec(crop, Box(0, 0, crop.shape[1], crop.shape[0]))
 
 
-def twin_outcomes(locator: Any, suite: Any, seeds: Iterable[int], ids: Sequence[str] = TWINS) -> Tally:
+def twin_outcomes(locator: Any, suite: Any, seeds: Iterable[int], ids: Sequence[str] = TWINS,
+                  kinds: Sequence[str] = HELD_OUT_SOURCES) -> Tally:
     """Locate each twin on each remote screen."""
     from rpa_vision.core.frame import Frame
 
@@ -102,7 +109,7 @@ def twin_outcomes(locator: Any, suite: Any, seeds: Iterable[int], ids: Sequence[
     act = locator.config.act_threshold
     t = Tally()
     for seed in seeds:
-        src, s, img = remote_screen(suite, seed)
+        src, s, img = remote_screen(suite, seed, kinds)
         frame = Frame.from_array(img, "BGR")
         for eid in ids:
             cands = locator.locate(_image_spec(ref, eid), frame, 3)
@@ -122,7 +129,7 @@ def record_feedback(locator: Any, suite: Any, sink: Any, first_seed: int, limit:
     act = locator.config.act_threshold
     n, seed = 0, first_seed
     while n < limit and seed < first_seed + 200:
-        src, s, img = remote_screen(suite, seed)
+        src, s, img = remote_screen(suite, seed, TRAIN_SOURCES)
         frame = Frame.from_array(img, "BGR")
         for step, eid in enumerate(TWINS):
             if n >= limit:

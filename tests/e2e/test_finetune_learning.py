@@ -1,9 +1,11 @@
 """The fine-tuner's learning proof on the Qt test app's look-alike icons (screenshots in data/suite).
 
 Before: through a remote session (rescaled, JPEG) the Locator, given the Copy or Duplicate icon as
-an image, asks (or picks the twin) on held-out screens. After at most 20 answers recorded by the
-replayer's feedback sink and one background training: top-1 correct and confident (acted on) on
->= 95 % of the held-out screens, and no regression on the rest of the perturbation suite.
+an image, asks (or picks the twin) on held-out screens (remote views of the Windows-style and
+larger-font screenshots; the feedback comes from views of the base, dark and moved ones). After
+at most 20 answers recorded by the replayer's feedback sink and one background training: top-1
+correct and confident (acted on) on >= 95 % of the held-out screens, and no regression on the rest
+of the perturbation suite.
 """
 
 from __future__ import annotations
