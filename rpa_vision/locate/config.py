@@ -15,6 +15,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "text": 0.20,
     "shape": 0.05,
     "position": 0.08,
+    "layout": 0.2,
 }
 
 #: Logistic calibration ``p = sigmoid(bias + w_score * score + w_margin * margin + w_context * context)``,

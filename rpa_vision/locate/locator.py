@@ -45,6 +45,7 @@ from rpa_vision.locate.proposals import (
     template_proposals,
 )
 from rpa_vision.locate.types import Candidate, TargetSpec, as_bgr
+from rpa_vision.locate.window import WindowFit, fit_window, surroundings
 
 log = get_logger(__name__)
 
@@ -82,6 +83,7 @@ class _Screen:
     scale: float | None
     _grad: np.ndarray | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def grad(self) -> np.ndarray:
@@ -289,6 +291,14 @@ class Locator:
                     props += contour_proposals(scr.gray, twh, scales)
             else:
                 props += contour_proposals(scr.gray, twh, scales)
+        fit = self._window(target, scr, scales)
+        if fit is not None:
+            mapped = fit.map_box(target.box)
+            s = float(np.sqrt(fit.sx * fit.sy))
+            c = mapped.center
+            props.append(Proposal(mapped, "predicted", 0.0, s))
+            props.append(Proposal(Box(c.x - twh[0] * s / 2, c.y - twh[1] * s / 2, c.x + twh[0] * s / 2,
+                                      c.y + twh[1] * s / 2), "predicted", 0.0, s))
         for center, _sigma in self._predictions(target, scr, None):
             s = scales[len(scales) // 2] if len(scales) else 1.0
             s = 1.0 if 1.0 in scales else s
@@ -296,6 +306,34 @@ class Locator:
             props.append(Proposal(Box(center.x - w / 2, center.y - h / 2, center.x + w / 2, center.y + h / 2),
                                   "predicted", 0.0, s))
         return props
+
+    def _window(self, target: TargetSpec, scr: _Screen, scales: list[float]) -> WindowFit | None:
+        """The recorded window (or surroundings) fitted on this screen; once per target and screen."""
+        if target.reference is None:
+            return None
+        ref = target.reference
+        region = surroundings(target.box, target.window_box, (ref.shape[1], ref.shape[0]))
+        if region is None:
+            return None
+        ref_grad = target.cached("ref_grad", lambda: gradient(gray_of(ref)))
+        key = ("window", id(scr))
+        with self._lock:
+            memo = scr.memo.get(key)
+        if memo is not None and memo[0] is target:
+            fit: WindowFit | None = memo[1]
+            return fit
+        fit = fit_window(ref_grad, region, scr.pyramid, scales)
+        with self._lock:
+            scr.memo[key] = (target, fit)
+        return fit
+
+    def _layout(self, target: TargetSpec, fit: WindowFit | None, c: _Cand) -> float | None:
+        """How close a candidate is to where the window fit puts the target, in [0, 1]."""
+        if fit is None:
+            return None
+        p = fit.map(target.box.center)
+        sigma = 0.5 * max(target.box.width * fit.sx, target.box.height * fit.sy) + 4.0
+        return float(np.exp(-c.box.center.distance(p) ** 2 / (2 * sigma * sigma)))
 
     def _predictions(self, target: TargetSpec, scr: _Screen, scale: float | None) -> list[tuple[Point, float]]:
         """Where the target is expected: its last position, its relative place on the screen, and
@@ -374,10 +412,14 @@ class Locator:
         best_scale = max(cands, key=lambda c: c.score).scale if cands else 1.0
         preds = self._predictions(target, scr, best_scale)
         rel = self._relative_prior(target, scr)
+        fit = self._window(target, scr, scales)
         for c in cands:
             pos = self._position(c, preds, rel)
             if pos is not None:
                 c.ev["position"] = pos
+            lay = self._layout(target, fit, c)
+            if lay is not None:
+                c.ev["layout"] = lay
             c.score = self._fuse(c.ev)
         order = nms([c.box for c in cands], [c.score for c in cands], cfg.nms_iou)
         top = [cands[i] for i in order[: cfg.expensive_top]]

@@ -62,6 +62,22 @@ def scaled_template(t_gray: np.ndarray, w: float, h: float, level: float) -> np.
     return pooled(g, level)
 
 
+def match(screen: np.ndarray, tmpl: np.ndarray) -> np.ndarray:
+    """``TM_CCOEFF_NORMED`` response with the places where the screen is (nearly) flat set to 0:
+    there the normalisation divides by ~0 and OpenCV answers up to 1 for a blank area."""
+    resp = cv2.matchTemplate(screen, tmpl, cv2.TM_CCOEFF_NORMED)
+    np.nan_to_num(resp, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    th, tw = tmpl.shape[:2]
+    ii, ii2 = cv2.integral2(screen, sdepth=cv2.CV_64F)
+    n = float(tw * th)
+    s1 = ii[th:, tw:] - ii[:-th, tw:] - ii[th:, :-tw] + ii[:-th, :-tw]
+    s2 = ii2[th:, tw:] - ii2[:-th, tw:] - ii2[th:, :-tw] + ii2[:-th, :-tw]
+    var = np.maximum(s2 / n - (s1 / n) ** 2, 0.0)
+    t_var = float(tmpl.astype(np.float64).var())
+    resp[var[: resp.shape[0], : resp.shape[1]] < 1e-4 * max(t_var, 1e-6)] = 0.0
+    return resp
+
+
 def pick_level(min_side_px: float, min_side: int, min_factor: float, max_factor: float = 1.0) -> float:
     """The smallest cached shrink factor that keeps the template's short side >= ``min_side``
     (but at most ``max_factor``: the coarse search never needs the full resolution)."""
@@ -112,8 +128,7 @@ def template_proposals(
             continue
         if float(tmpl.std()) < 1e-3:
             continue  # a flat template has no peaks
-        resp = cv2.matchTemplate(screen, tmpl, cv2.TM_CCOEFF_NORMED)
-        np.nan_to_num(resp, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        resp = match(screen, tmpl)
         peaks = local_peaks(resp, threshold, _MAX_PEAKS, tmpl.shape[1] // 2, tmpl.shape[0] // 2)
         if peaks:
             # all strong look-alikes (a keypad has dozens), at least the ``per_scale`` best

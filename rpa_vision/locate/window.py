@@ -1,0 +1,117 @@
+"""Where the recorded window (or the recorded surroundings) is on the current screen.
+
+The window's whole gradient picture, pooled small, is matched over the screen at the searched
+scales, then at a few unequal width/height stretches around the best one (a resized window
+stretches its widgets more one way than the other). The fit maps a point of the reference
+window to the screen: an element keeps its place relative to its window when the window moves,
+is rescaled, re-themed, gets another font or is resized, so the fit predicts where the target
+should be. A re-laid-out window still fits, but its moved element is not where predicted; the
+prediction is therefore one soft signal among the others, never a decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from rpa_vision.core.geometry import Box, Point
+from rpa_vision.locate.proposals import LEVELS, ScreenPyramid, match, pooled
+
+#: The window picture is matched with its long side about this many pixels.
+_SIDE = 112
+#: Width/height stretches tried around the best uniform scale.
+_STRETCH = (0.75, 0.88, 1.0, 1.12, 1.25, 1.4)
+#: Below this correlation the window is considered not found.
+MIN_CORR = 0.45
+
+
+@dataclass(frozen=True)
+class WindowFit:
+    """The recorded region ``ref`` found at ``box`` on the screen (``sx``, ``sy``: its stretch)."""
+
+    ref: Box
+    box: Box
+    sx: float
+    sy: float
+    corr: float
+
+    def map(self, p: Point) -> Point:
+        return Point(self.box.x1 + (p.x - self.ref.x1) * self.sx, self.box.y1 + (p.y - self.ref.y1) * self.sy)
+
+    def map_box(self, b: Box) -> Box:
+        a, c = self.map(Point(b.x1, b.y1)), self.map(Point(b.x2, b.y2))
+        return Box(a.x, a.y, c.x, c.y)
+
+
+def surroundings(target_box: Box, window_box: Box | None, ref_wh: tuple[int, int]) -> Box | None:
+    """The reference region to fit: the recorded window when known (and sensible), else a region
+    around the target of a few times its size (at least 240 px a side), inside the reference."""
+    w, h = ref_wh
+    whole = Box(0, 0, w, h)
+    if window_box is not None:
+        r = window_box.clip(w, h)
+        if r.width >= 24 and r.height >= 24 and r.contains(target_box.center) and r.area < 0.9 * whole.area:
+            return r
+    m = max(120.0, 3.0 * max(target_box.width, target_box.height))
+    r = target_box.expand(m).clip(w, h)
+    if r.width < 24 or r.height < 24:
+        return None
+    return r
+
+
+def fit_window(ref_grad: np.ndarray, region: Box, pyramid: ScreenPyramid, scales: Sequence[float]) -> WindowFit | None:
+    """Best placement of ``region`` of the reference (its full-resolution gradient ``ref_grad``)
+    on the screen, over ``scales`` and stretches around the best; ``None`` below ``MIN_CORR``."""
+    x1, y1, x2, y2 = region.as_int_tuple()
+    patch = ref_grad[y1:y2, x1:x2]
+    if patch.size == 0 or float(patch.std()) < 1e-3:
+        return None
+    rw, rh = patch.shape[1], patch.shape[0]
+    sh, sw = pyramid.gray.shape[:2]
+
+    def try_scale(sx: float, sy: float) -> tuple[float, Box] | None:
+        want = _SIDE / max(rw * sx, rh * sy)
+        ok = [lv for lv in LEVELS if lv >= want - 1e-9]
+        lv = min(ok) if ok else 1.0
+        tw, th = int(round(rw * sx * lv)), int(round(rh * sy * lv))
+        screen = pyramid.grad(lv)
+        if tw < 8 or th < 8 or tw >= screen.shape[1] or th >= screen.shape[0]:
+            return None
+        tmpl = pooled(patch, 1.0)
+        tmpl = cv2.resize(tmpl, (tw, th), interpolation=cv2.INTER_AREA)
+        if float(tmpl.std()) < 1e-4:
+            return None
+        resp = match(screen, tmpl)
+        _, v, _, loc = cv2.minMaxLoc(resp)
+        bx, by = loc[0] / lv, loc[1] / lv
+        return float(v), Box(bx, by, bx + rw * sx, by + rh * sy)
+
+    best: tuple[float, Box, float, float] | None = None
+    for s in scales:
+        if rw * s >= sw or rh * s >= sh:
+            continue
+        got = try_scale(s, s)
+        if got is not None and (best is None or got[0] > best[0]):
+            best = (got[0], got[1], s, s)
+    if best is None:
+        return None
+    s0 = best[2]
+    for _ in range(2):  # width stretch, then height stretch, around the best so far
+        for axis in (0, 1):
+            base = best
+            for f in _STRETCH:
+                if f == 1.0:
+                    continue
+                sx, sy = (base[2] * f, base[3]) if axis == 0 else (base[2], base[3] * f)
+                if not (0.5 * s0 <= sx <= 2.0 * s0 and 0.5 * s0 <= sy <= 2.0 * s0):
+                    continue
+                got = try_scale(sx, sy)
+                if got is not None and got[0] > best[0]:
+                    best = (got[0], got[1], sx, sy)
+    v, box, sx, sy = best
+    if v < MIN_CORR:
+        return None
+    return WindowFit(region, box, sx, sy, v)

@@ -1,0 +1,109 @@
+"""The window fit (where the recorded window is now), the flat-area guard of template matching,
+and small elements of real application screenshots found after a move and a theme change."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rpa_vision.core.geometry import Box, Point
+from rpa_vision.locate import TargetSpec
+from rpa_vision.locate.features import gradient, gray_of
+from rpa_vision.locate.proposals import ScreenPyramid, match
+from rpa_vision.locate.scenes import SceneSpec, perturbed, render_scene
+from rpa_vision.locate.window import WindowFit, fit_window, surroundings
+from tests.locate.helpers import fast_locator, hit
+
+SCALES = [0.67, 0.8, 1.0, 1.25, 1.5, 1.75, 2.0]
+
+
+def _window(spec: SceneSpec) -> Box:
+    ox, oy = spec.origin
+    return Box(ox, oy, ox + 660 * spec.scale, oy + 450 * spec.scale)
+
+
+@pytest.mark.parametrize("name", ["moved", "scale1.5", "dark"])
+def test_fit_window_follows_the_window(name: str) -> None:
+    base = SceneSpec()
+    ref, _ = render_scene(base)
+    other = perturbed(base, name)
+    screen, _ = render_scene(other)
+    fit = fit_window(gradient(gray_of(ref)), _window(base), ScreenPyramid(gray_of(screen)), SCALES)
+    assert fit is not None
+    want = _window(other)
+    assert abs(fit.box.x1 - want.x1) <= 8 and abs(fit.box.y1 - want.y1) <= 8, (fit.box, want)
+    assert abs(fit.sx - other.scale) / other.scale < 0.1 and abs(fit.sy - other.scale) / other.scale < 0.1
+
+
+def test_fit_window_absent_is_none() -> None:
+    base = SceneSpec()
+    ref, _ = render_scene(base)
+    blank = np.full((1080, 1920), 90, np.uint8)
+    assert fit_window(gradient(gray_of(ref)), _window(base), ScreenPyramid(blank), SCALES) is None
+
+
+def test_window_fit_maps_points_and_boxes() -> None:
+    fit = WindowFit(Box(100, 100, 300, 200), Box(500, 50, 900, 250), 2.0, 2.0, 0.9)
+    assert fit.map(Point(150, 120)) == Point(600, 90)
+    assert fit.map_box(Box(100, 100, 110, 110)).as_tuple() == (500, 50, 520, 70)
+
+
+def test_surroundings_prefers_the_window_then_a_region_around_the_target() -> None:
+    target = Box(400, 300, 440, 320)
+    assert surroundings(target, Box(350, 250, 700, 600), (1920, 1080)) == Box(350, 250, 700, 600)
+    around = surroundings(target, None, (1920, 1080))
+    assert around is not None and around.contains_box(target) and around.width >= 240
+    # a "window" that does not hold the target is ignored
+    other = surroundings(target, Box(1000, 100, 1400, 500), (1920, 1080))
+    assert other is not None and other.contains_box(target)
+
+
+def test_match_is_zero_on_flat_areas() -> None:
+    screen = np.zeros((120, 200), np.float32)
+    screen[40:60, 50:90] = np.random.default_rng(0).random((20, 40)).astype(np.float32)
+    tmpl = screen[40:60, 50:90].copy()
+    resp = match(screen, tmpl)
+    assert resp[40, 50] == pytest.approx(1.0, abs=1e-4)
+    assert float(resp[80:, :].max()) == 0.0  # blank rows below: no degenerate 1.0
+
+
+def test_layout_evidence_when_the_window_is_known() -> None:
+    base = SceneSpec()
+    ref, boxes = render_scene(base)
+    screen, truth = render_scene(perturbed(base, "moved"))
+    spec = TargetSpec.from_reference(ref, boxes["key_5"], window_box=_window(base))
+    top = fast_locator().locate(spec, screen)[0]
+    assert hit(top.box, truth["key_5"])
+    assert top.evidence.get("layout", 0.0) > 0.5
+
+
+def _suite_or_skip():  # type: ignore[no-untyped-def]
+    from benchmarks.suite.load import load_suite
+
+    try:
+        return load_suite()
+    except (OSError, ValueError, KeyError) as exc:
+        pytest.skip(f"no perturbation suite: {exc}")
+
+
+@pytest.mark.parametrize(
+    ("ref_config", "config", "element"),
+    [
+        ("qt_base", "qt_moved", "qt/menu_file"),  # 30x21 menu title: lost at a shrunk level before
+        ("qt_base", "qt_moved", "qt/tab_form"),
+        ("xcalc_base", "xcalc_colors", "xcalc/r3c4"),  # xcalc key next to the window border, recoloured
+        ("qt_base", "qt_dark", "qt/tool_print"),
+    ],
+)
+def test_small_elements_of_real_screens(ref_config: str, config: str, element: str) -> None:
+    suite = _suite_or_skip()
+    try:
+        ref, other = suite.get(ref_config), suite.get(config)
+    except KeyError:
+        pytest.skip(f"{ref_config}/{config} not in this suite")
+    el, twin = ref.element(element), other.element(element)
+    assert el is not None and twin is not None
+    spec = TargetSpec.from_reference(ref.image, el.box, window_box=ref.window)
+    res = fast_locator().locate(spec, other.image)
+    assert res and twin.box.contains(res[0].box.center), (res[0].box if res else None, twin.box)
+    assert res[0].confidence >= res[-1].confidence
