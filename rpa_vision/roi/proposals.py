@@ -14,7 +14,8 @@ with edges like photos or noise have their tiny holes closed first):
 - ``FLAT``: flat widgets (tool buttons, tabs, menu titles, borderless buttons) draw only their
   icon or label; the box the toolkit clicks on is that content plus padding. Words, lines and
   icons that no closed outline encloses closely get two padded boxes (a little and a text
-  height of padding). They are hypotheses for recall: ``region_at`` looks at them last.
+  height of padding), and text lines in a list box a row as wide as the box. They are
+  hypotheses for recall: ``region_at`` looks at them last.
 
 Everything here works in the pixels of the image it is given; the ``Limits`` come from the whole
 working image (the image may be a crop of it in incremental mode).
@@ -276,10 +277,23 @@ def flat_boxes(boxes: np.ndarray, source: np.ndarray, border: np.ndarray, lim: L
     s = b[si]
     sh = h[si][:, None]
     closed = np.nonzero(closed_outline)[0]
+    rows = np.zeros((0, 4), np.float32)
     if len(closed):
         c = b[closed]
         inside = ((c[None, :, 0] <= s[:, None, 0]) & (c[None, :, 1] <= s[:, None, 1])
                   & (c[None, :, 2] >= s[:, None, 2]) & (c[None, :, 3] >= s[:, None, 3]))
+        # Rows of a list: a text line in a tall outline that holds several lines and is several
+        # times the line's width spans the outline's inner width (the innermost such outline).
+        ch, cw = (c[:, 3] - c[:, 1])[None, :], (c[:, 2] - c[:, 0])[None, :]
+        line = (source[si] == LINE)[:, None]
+        listy = (inside & line).sum(0)[None, :] >= 3  # an outline holding several text lines
+        holds = inside & line & listy & (ch > 4.0 * sh) & (cw >= 3.0 * (s[:, 2] - s[:, 0])[:, None])
+        has = holds.any(1)
+        if has.any():
+            area = np.where(holds, ch * cw, np.inf)[has]
+            inner = c[np.argmin(area, axis=1)]
+            sr, shr = s[has], sh[has][:, 0]
+            rows = np.stack([inner[:, 0] + 1, sr[:, 1] - 0.15 * shr, inner[:, 2] - 1, sr[:, 3] + 0.15 * shr], axis=1)
         # A bordered widget (button, field: an outline a few content heights tall around one or
         # two pieces of content) has its own box already; a panel, toolbar or window around many
         # pieces does not count. Pieces: words and icons (lines repeat the words).
@@ -293,8 +307,7 @@ def flat_boxes(boxes: np.ndarray, source: np.ndarray, border: np.ndarray, lim: L
     for px, py in FLAT_PADS:
         pad = np.concatenate([-np.array([px, py], np.float32) * sh, np.array([px, py], np.float32) * sh], axis=1)
         out.append(s + pad)
-    if not out:
-        return np.zeros((0, 4), np.float32)
+    out.append(rows.astype(np.float32))
     f = np.concatenate(out).astype(np.float32)
     f[:, [0, 2]] = np.clip(f[:, [0, 2]], 0, size_wh[0])
     f[:, [1, 3]] = np.clip(f[:, [1, 3]], 0, size_wh[1])
