@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +14,22 @@ from rpa_vision.core.errors import RpaVisionError
 from rpa_vision.core.logging import get_logger
 
 log = get_logger("ui.tasks")
+
+
+BACKGROUND_NICE = 10  # how much less CPU priority worker threads get than the GUI thread
+
+
+def background_priority() -> None:
+    """Lower the CPU priority of the calling (worker) thread, so that on a busy machine the GUI
+    thread wins the CPU over capture, perception, replay and training; threads this one starts
+    inherit it. Linux only (a thread is a task there); elsewhere nothing happens."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + BACKGROUND_NICE))
+    except OSError as exc:  # a sandbox may forbid it: the work still runs
+        log.debug("cannot lower the priority of %s: %s", threading.current_thread().name, exc)
 
 
 def _done() -> None:
@@ -43,6 +61,7 @@ class BackgroundTask(QObject):
         # the function is dropped once called: a closure must not keep objects alive (or in a
         # reference cycle that the garbage collector might then free on this thread)
         fn, self._fn = self._fn, _done
+        background_priority()
         try:
             result = fn()
         except (RpaVisionError, OSError) as exc:

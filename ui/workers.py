@@ -21,6 +21,7 @@ from rpa_vision.core.geometry import Box
 from rpa_vision.core.logging import get_logger
 from ui.matching import LibraryMatcher, MatchResult
 from ui.qt_images import shrink
+from ui.tasks import background_priority
 
 log = get_logger("ui.workers")
 
@@ -141,6 +142,7 @@ class WatchWorker(QObject):
             log.warning("perception is not available: %s", exc)
 
     def _run(self) -> None:
+        background_priority()  # the capture loop, replay and training threads started here inherit it
         try:
             from rpa_vision.capture import CaptureLoop
 
@@ -212,6 +214,7 @@ class ReplayWorker(QObject):
         self._thread.start()
 
     def _run(self) -> None:
+        background_priority()
         try:
             self.replayer = self._build(self.progress.emit)
             if self._cancelled.is_set():
@@ -265,6 +268,7 @@ class RecordWorker(QObject):
         self._thread.start()
 
     def _run(self) -> None:
+        background_priority()
         try:
             self.session = self._build()
         except (ImportError, RpaVisionError) as exc:

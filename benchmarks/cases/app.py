@@ -90,8 +90,13 @@ def probe(mode: str, seconds: float, encoder: str, home: str, epochs: int = 150)
     recorder, player = FakeInputRecorder(), FakeInputPlayer()
     target = Box(300, 300, 410, 328)
 
+    def shown(n: int) -> Any:  # an application that changes its screen twice a second
+        return screens[int(time.monotonic() * 2) % len(screens)]
+
     def source() -> Any:
-        return create_screen_source("mss") if live else FakeScreenSource(screens)
+        if live:
+            return create_screen_source("mss")
+        return FakeScreenSource(shown) if len(screens) > 1 else FakeScreenSource(screens)
 
     def make_encoder(name: str, h: Path) -> Any:
         return create_encoder("clip", pretrained=None) if encoder == "clip" else create_encoder("builtin")
@@ -152,6 +157,10 @@ def probe(mode: str, seconds: float, encoder: str, home: str, epochs: int = 150)
         _pump(app, 10, lambda: not w.watch.running)
 
         def train() -> None:
+            from ui.tasks import background_priority
+
+            # the app's training thread is started by a worker thread and inherits its priority
+            background_priority()
             while not stop_training.is_set():
                 tuner._vec_cache.clear()
                 tuner.run()

@@ -314,3 +314,28 @@ def test_stats_panel_says_not_available(qtbot: Any) -> None:
                             perceiver={"embeddings": {"hits": 3, "misses": 1}}, index_size=5), "2 examples")
     assert "2.0 fps" in p.text("capture") and "roi 12 ms" in p.text("latency").replace("13", "12")
     assert p.text("cache") == "75% of 4" and p.text("index") == "5 recorded screens"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority is a Linux feature")
+def test_background_work_runs_below_the_gui_threads_priority(qtbot: Any) -> None:
+    """Tasks (and the threads they start, such as a training run) get less CPU priority than the GUI."""
+    import os
+    import threading
+
+    from ui.tasks import BackgroundTask
+
+    def nice() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def work() -> tuple[int, int]:
+        seen: list[int] = []
+        child = threading.Thread(target=lambda: seen.append(nice()))
+        child.start()
+        child.join()
+        return nice(), seen[0]
+
+    task = BackgroundTask(work, "nice")
+    with qtbot.waitSignal(task.done, timeout=5000) as got:
+        task.start()
+    mine, child = got.args[0]
+    assert mine > nice() and child == mine
