@@ -261,6 +261,19 @@ def train_100(ctx: BenchContext) -> None:
 
         ctx.time("train_100_examples", once, repeats=4, warmup=1, unit="ms", target="<= 3000 ms")
 
+    from rpa_vision.embedding import create_encoder
+
+    with tempfile.TemporaryDirectory() as d:  # the same with the builtin encoder (659-D), embedding included
+        tuner = FineTuner.for_encoder(Paths(Path(d)), create_encoder("builtin"), FineTuneConfig(auto_after=0),
+                                      shared=False)
+        _feed(tuner, 100)
+
+        def once_builtin() -> None:
+            tuner._vec_cache.clear()
+            tuner.run()
+
+        ctx.time("train_100_examples_builtin", once_builtin, repeats=4, warmup=1, unit="ms", target="<= 3000 ms")
+
 
 def _frames(n: int) -> list[Any]:
     from rpa_vision.core.frame import Frame
@@ -297,7 +310,7 @@ def perception_while_training(ctx: BenchContext) -> None:
         f = frames[k[0] % len(frames)]
         perceiver.perceive(Frame.from_array(f.pixels.copy(), timestamp=float(k[0])))
 
-    reps = 20
+    reps = 40  # 10 under --quick
     idle = ctx.time("perceive_idle", perceive, repeats=reps, warmup=2)
     stop = threading.Event()
     runs = [0]

@@ -42,6 +42,11 @@ class TrainConfig:
     weight_decay: float = 1e-3  # pulls the residual back towards identity
     threads: int = 1
     seed: int = 0
+    #: The residual trained as ``U @ V.T`` of this rank (0 = a full matrix): an epoch costs
+    #: ``dim * rank`` instead of ``dim ** 2`` (3-4x faster at 659-D), but on the look-alike icon
+    #: test it generalised worse (held-out 0.6 vs 0.975 at rank 32-64), hence off by default.
+    #: The saved adapter is the full matrix either way.
+    rank: int = 0
 
     def __post_init__(self) -> None:
         if self.min_examples < 2:
@@ -50,6 +55,8 @@ class TrainConfig:
             raise ValidationError("val_fraction must be in (0, 1)", field="val_fraction")
         if self.epochs < 1 or self.lr <= 0 or self.temperature <= 0 or self.threads < 1:
             raise ValidationError("epochs, lr, temperature and threads must be positive", field="config")
+        if self.rank < 0:
+            raise ValidationError("rank must be >= 0 (0 = full)", field="rank")
 
 
 @dataclass(frozen=True)
@@ -180,9 +187,17 @@ def train_adapter(
     try:
         torch.manual_seed(config.seed)
         x = torch.from_numpy(vectors)
-        w = torch.zeros((dim, dim), requires_grad=True)
         b = torch.zeros(dim, requires_grad=True)
-        opt = torch.optim.Adam([w, b], lr=config.lr)
+        low_rank = 0 < config.rank < dim
+        if low_rank:  # W = u @ v.T: u starts at zero (identity), v orthonormal
+            gen = torch.Generator().manual_seed(config.seed)
+            v = torch.linalg.qr(torch.randn(dim, config.rank, generator=gen))[0].contiguous().requires_grad_(True)
+            u = torch.zeros((dim, config.rank), requires_grad=True)
+            params = [u, v, b]
+        else:
+            w = torch.zeros((dim, dim), requires_grad=True)
+            params = [w, b]
+        opt = torch.optim.Adam(params, lr=config.lr)
         tr = torch.from_numpy(train_rows)
         anc = torch.from_numpy(triplets.anchor)[tr]
         pos = torch.from_numpy(triplets.positive)[tr]
@@ -193,7 +208,7 @@ def train_adapter(
             if cancel is not None and cancel.is_set():
                 raise TrainingSkipped("cancelled")
             time.sleep(0)  # hand the interpreter to perception between epochs
-            z = x + x @ w.T + b
+            z = (x + (x @ v) @ u.T + b) if low_rank else (x + x @ w.T + b)
             z = z / z.norm(dim=1, keepdim=True).clamp_min(1e-8)
             za, zp = z[anc], z[pos]
             sp = (za * zp).sum(dim=1, keepdim=True)
@@ -206,12 +221,14 @@ def train_adapter(
             target = torch.zeros(len(anc), dtype=torch.long)
             loss = torch.nn.functional.cross_entropy(logits, target) + torch.nn.functional.cross_entropy(
                 logits2, target)
-            loss = loss + config.weight_decay * (w.pow(2).sum() + b.pow(2).sum())
+            # ||W||_F^2, for W = u v^T as trace(u^T u v^T v) without forming W
+            w_sq = ((u.T @ u) * (v.T @ v)).sum() if low_rank else w.pow(2).sum()
+            loss = loss + config.weight_decay * (w_sq + b.pow(2).sum())
             opt.zero_grad()
             loss.backward()
             opt.step()
             history.append(float(loss.detach()))
-        weight = w.detach().numpy().astype(np.float32).copy()
+        weight = ((u @ v.T) if low_rank else w).detach().numpy().astype(np.float32).copy()
         bias = b.detach().numpy().astype(np.float32).copy()
     finally:
         torch.set_num_threads(old_threads)

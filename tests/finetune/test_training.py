@@ -73,3 +73,11 @@ def test_cancel_stops_training() -> None:
     ev.set()
     with pytest.raises(TrainingSkipped, match="cancelled"):
         train_adapter(vecs, build_triplets(ex, keys), Adapter.identity(vecs.shape[1]), cancel=ev)
+
+
+def test_low_rank_training_gives_a_full_residual_that_learns() -> None:
+    vecs, keys, ex = _icon_examples(20, 1)
+    result = train_adapter(vecs, build_triplets(ex, keys), Adapter.identity(vecs.shape[1]), TrainConfig(rank=16))
+    w = result.adapter.weight
+    assert w.shape == (256, 256) and np.linalg.matrix_rank(w, tol=1e-4) <= 16
+    assert result.after.accuracy > result.before.accuracy
