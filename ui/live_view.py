@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from rpa_vision.core.geometry import Box
@@ -35,14 +35,30 @@ class LiveView(QWidget):
         self.show_regions = False
         self.message = "No screen yet."
         self.frames_shown = 0
+        self._device_wh = (0, 0)
 
     def sizeHint(self) -> QSize:
         return QSize(640, 360)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self._emit_device_size()
+
+    def showEvent(self, event: QShowEvent) -> None:  # the screen (and its pixel ratio) is known now
+        super().showEvent(event)
+        self._emit_device_size()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.DevicePixelRatioChange, QEvent.Type.ScreenChangeInternal):
+            self._emit_device_size()  # moved to a screen with another scale
+        return super().event(event)
+
+    def _emit_device_size(self) -> None:
         dpr = self.devicePixelRatioF()
-        self.resized.emit(int(self.width() * dpr), int(self.height() * dpr))
+        wh = (int(self.width() * dpr), int(self.height() * dpr))
+        if wh != self._device_wh:
+            self._device_wh = wh
+            self.resized.emit(*wh)
 
     def set_message(self, text: str) -> None:
         self.message = text
