@@ -28,7 +28,7 @@ def record_through_app(window: Any, qtbot: Any, fakes: Any, name: str, points: l
     """Types the name, clicks Record, clicks at ``points`` on the fake input device, clicks Stop."""
     window.library.name_edit.setText(name)
     qtbot.mouseClick(window.library.record_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: fakes.recorder.is_running, timeout=5000)
+    qtbot.waitUntil(lambda: fakes.recorder.is_running, timeout=30000)
     time.sleep(0.25)  # the capture loop has frames from before the first click
     for p in points:
         fake_click(fakes.recorder, p)

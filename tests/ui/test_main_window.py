@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from rpa_vision.core.paths import Paths
 from rpa_vision.core.settings import Settings, load_settings
 from rpa_vision.workflow.store import WorkflowStore
 from tests.ui.conftest import BUTTON_B, Fakes, screen_image
-from tests.ui.helpers import clicks, fake_hotkey, record_through_app
+from tests.ui.helpers import clicks, fake_click, fake_hotkey, record_through_app
 
 OTHER = Box(40, 120, 150, 170)
 
@@ -429,3 +430,39 @@ def test_log_panel_shows_records_from_worker_threads(window: Any, qtbot: Any) ->
     logger.warning("should be filtered")
     qtbot.wait(50)
     assert "should be filtered" not in window.log_panel.text()
+
+
+def test_settings_and_home_survive_a_restart(window: Any, qtbot: Any, fakes: Fakes, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thresholds, capture rate, encoder, hotkeys and the home folder chosen in one run are what the
+    next run starts with."""
+    from ui.main_window import MainWindow
+
+    new_home = tmp_path / "chosen-home"
+    chosen = window.settings.updated(auto_confidence=0.9, min_confidence=0.5, capture_rate_hz=0.5,
+                                     encoder="builtin", stop_hotkey="ctrl+shift+s", abort_hotkey="ctrl+shift+a")
+    assert window.apply_settings(chosen, new_home)
+    window.close()  # the first run ends
+    monkeypatch.delenv("RPA_VISION_HOME")
+    w = MainWindow(backends=fakes.backends())
+    qtbot.addWidget(w, before_close_func=lambda widget: widget.shutdown())
+    assert w.paths.home == new_home.resolve()
+    assert w.settings == chosen
+    assert w.watch.rate_hz == 0.5
+    assert ("ctrl", "shift", "a") in w.hotkeys.combos and ("ctrl", "shift", "s") in w.hotkeys.combos
+    w.shutdown()
+
+
+def test_global_stop_hotkey_ends_a_recording(window: Any, qtbot: Any, fakes: Fakes, home: Path) -> None:
+    """The app's own system-wide listener (not the recorder's) stops and saves the recording."""
+    window.library.name_edit.setText("by-hotkey")
+    qtbot.mouseClick(window.library.record_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: fakes.recorder.is_running, timeout=30000)
+    fake_click(fakes.recorder, BUTTON_B.center)
+    time.sleep(0.25)
+    with qtbot.waitSignal(window.record_worker.saved, timeout=10000):
+        t = threading.Thread(target=fake_hotkey, args=(fakes.hotkeys, "ctrl", "alt", "esc"))
+        t.start()
+        t.join()
+    assert WorkflowStore(Paths(home)).names() == ["by-hotkey"]
+    assert len(WorkflowStore(Paths(home)).load("by-hotkey").steps) == 1
