@@ -150,6 +150,7 @@ class Replayer:
         self._cancel = threading.Event()
         self._images: dict[str, np.ndarray] = {}
         self._image_lock = threading.Lock()
+        self._file_locks: dict[str, threading.Lock] = {}
         self._vectors: dict[str, np.ndarray] = {}  # state vectors of healed looks' screenshots
         self._prev_ok = False  # the previous step succeeded in this replay (acted, verified where it could)
         self._layout = LayoutModel()  # where the targets found so far put the next one
@@ -180,7 +181,9 @@ class Replayer:
     def _image(self, file: str) -> np.ndarray:
         img = self._images.get(file)
         if img is None:
-            with self._image_lock:  # the prefetch thread may be decoding it right now
+            with self._image_lock:
+                lock = self._file_locks.setdefault(file, threading.Lock())
+            with lock:  # the prefetch thread may be decoding this very file; other files do not wait
                 img = self._images.get(file)
                 if img is None:
                     img = self._images[file] = self.store.image(self.wf.name, file)
