@@ -178,3 +178,9 @@ def test_record_empty_recording_saves_nothing(home: Path, fake_devices: _Fakes,
     err = capsys.readouterr().err
     assert code == 1 and "nothing was recorded" in err and "Traceback" not in err
     assert not (home / "workflows" / "empty").exists()
+
+
+def test_replay_acting_without_a_display_is_one_line(example_home: Path, nodisplay: None,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", "xcalc-multiply", "-q"]) != 0
+    assert "display" in _one_line_error(capsys).lower()
