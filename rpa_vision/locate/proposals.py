@@ -63,19 +63,41 @@ def scaled_template(t_gray: np.ndarray, w: float, h: float, level: float) -> np.
 
 
 def match(screen: np.ndarray, tmpl: np.ndarray) -> np.ndarray:
-    """``TM_CCOEFF_NORMED`` response with the places where the screen is (nearly) flat set to 0:
-    there the normalisation divides by ~0 and OpenCV answers up to 1 for a blank area."""
+    """``TM_CCOEFF_NORMED`` response of gradient maps, 0 where the screen window is blank (all
+    zero gradient): there the normalisation divides by ~0 and OpenCV answers up to 1."""
     resp = cv2.matchTemplate(screen, tmpl, cv2.TM_CCOEFF_NORMED)
     np.nan_to_num(resp, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     th, tw = tmpl.shape[:2]
-    ii, ii2 = cv2.integral2(screen, sdepth=cv2.CV_64F)
-    n = float(tw * th)
-    s1 = ii[th:, tw:] - ii[:-th, tw:] - ii[th:, :-tw] + ii[:-th, :-tw]
-    s2 = ii2[th:, tw:] - ii2[:-th, tw:] - ii2[th:, :-tw] + ii2[:-th, :-tw]
-    var = np.maximum(s2 / n - (s1 / n) ** 2, 0.0)
-    t_var = float(tmpl.astype(np.float64).var())
-    resp[var[: resp.shape[0], : resp.shape[1]] < 1e-4 * max(t_var, 1e-6)] = 0.0
+    ii = cv2.integral(screen, sdepth=cv2.CV_64F)
+    total = ii[th:, tw:] - ii[:-th, tw:] - ii[th:, :-tw] + ii[:-th, :-tw]
+    eps = 1e-3 * float(tmpl.mean()) * tw * th
+    resp[total[: resp.shape[0], : resp.shape[1]] <= eps] = 0.0
     return resp
+
+
+def nms(boxes: Sequence[Box], scores: Sequence[float], iou: float) -> list[int]:
+    """Indices kept by greedy non-maximum suppression, best first."""
+    n = len(boxes)
+    if n == 0:
+        return []
+    b = np.array([bx.as_tuple() for bx in boxes], np.float64)
+    area = np.maximum(b[:, 2] - b[:, 0], 0) * np.maximum(b[:, 3] - b[:, 1], 0)
+    order = np.argsort(-np.asarray(scores, np.float64), kind="stable")
+    alive = np.ones(n, bool)
+    keep: list[int] = []
+    for i in order:
+        if not alive[i]:
+            continue
+        keep.append(int(i))
+        ix1 = np.maximum(b[i, 0], b[:, 0])
+        iy1 = np.maximum(b[i, 1], b[:, 1])
+        ix2 = np.minimum(b[i, 2], b[:, 2])
+        iy2 = np.minimum(b[i, 3], b[:, 3])
+        inter = np.maximum(ix2 - ix1, 0) * np.maximum(iy2 - iy1, 0)
+        union = area[i] + area - inter
+        ov = np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+        alive &= ov < iou
+    return keep
 
 
 def pick_level(min_side_px: float, min_side: int, min_factor: float, max_factor: float = 1.0) -> float:
@@ -214,13 +236,3 @@ def roi_proposals(
         scored.append((da, Proposal(b, "roi", 0.0, s)))
     scored.sort(key=lambda t: t[0])
     return [p for _, p in scored[:limit]]
-
-
-def nms(boxes: Sequence[Box], scores: Sequence[float], iou: float) -> list[int]:
-    """Indices kept by greedy non-maximum suppression, best first."""
-    order = sorted(range(len(boxes)), key=lambda i: -scores[i])
-    keep: list[int] = []
-    for i in order:
-        if all(boxes[i].iou(boxes[j]) < iou for j in keep):
-            keep.append(i)
-    return keep
