@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,10 +17,11 @@ from rpa_vision.finetune import Adapter, FineTuneConfig, FineTuner
 
 from .helpers import icon, pixel_embed
 
-PROV = {"name": "pixel16", "dim": 256}
+PROV: dict[str, Any] = {"name": "pixel16", "dim": 256}
 
 
-def _tuner(home: Path, embed=pixel_embed, prov=PROV, dim: int = 256) -> FineTuner:  # type: ignore[no-untyped-def]
+def _tuner(home: Path, embed: Callable[[Sequence[np.ndarray]], np.ndarray] = pixel_embed,
+           prov: dict[str, Any] = PROV, dim: int = 256) -> FineTuner:
     return FineTuner(Paths(home), embed, prov, dim, FineTuneConfig(auto_after=0))
 
 
@@ -58,7 +62,7 @@ def test_encoder_change_of_dimension_keeps_examples_and_retrains(tmp_path: Path)
     t.run()
     assert t.registry.current.version == 1
 
-    def small_embed(images: list[np.ndarray]) -> np.ndarray:
+    def small_embed(images: Sequence[np.ndarray]) -> np.ndarray:
         return pixel_embed(images)[:, ::4].copy()  # another encoder: 64-D
 
     other = _tuner(tmp_path, small_embed, {"name": "pixel16-small", "dim": 64}, 64)
@@ -70,19 +74,33 @@ def test_encoder_change_of_dimension_keeps_examples_and_retrains(tmp_path: Path)
     assert result.adapter.dim == 64 and result.adapter.version == 2
 
 
-def test_cli_status_run_rollback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    home = str(tmp_path)
-    assert main(["finetune", "status", "--encoder", "builtin", "--home", home]) == 0
+@pytest.fixture
+def cli_logging() -> Iterator[None]:
+    """``main`` installs a stderr handler on the library's logger: put the logger back afterwards."""
+    logger = logging.getLogger("rpa_vision")
+    saved = (logger.handlers[:], logger.propagate, logger.level)
+    try:
+        yield
+    finally:
+        logger.handlers[:] = saved[0]
+        logger.propagate = saved[1]
+        logger.setLevel(saved[2])
+
+
+def test_cli_status_run_rollback(home: Path, capsys: pytest.CaptureFixture[str], cli_logging: None) -> None:
+    tmp_path = home  # RPA_VISION_HOME is restored after the test (main sets it from --home)
+    home_arg = str(home)
+    assert main(["finetune", "status", "--encoder", "builtin", "--home", home_arg]) == 0
     assert "adapter v0" in capsys.readouterr().out
     # too few examples: one clear line, non-zero exit
-    assert main(["finetune", "run", "--encoder", "builtin", "--home", home]) != 0
+    assert main(["finetune", "run", "--encoder", "builtin", "--home", home_arg]) != 0
     err = capsys.readouterr().err
     assert "training skipped" in err and "Traceback" not in err
-    assert main(["finetune", "rollback", "3", "--encoder", "builtin", "--home", home]) != 0
+    assert main(["finetune", "rollback", "3", "--encoder", "builtin", "--home", home_arg]) != 0
     assert "no adapter version 3" in capsys.readouterr().err
     (tmp_path / "adapters").mkdir(exist_ok=True)
     (tmp_path / "adapters" / "adapter-v1.npz").write_bytes(b"garbage")
     (tmp_path / "adapters" / "current.json").write_text('{"version": 1}')
-    assert main(["finetune", "status", "--encoder", "builtin", "--home", home]) == 0
+    assert main(["finetune", "status", "--encoder", "builtin", "--home", home_arg]) == 0
     out = capsys.readouterr().out
     assert "adapter v0" in out and "warning: adapter v1 is not usable" in out

@@ -35,7 +35,8 @@ def test_run_swaps_in_a_better_adapter_and_records_history(tmp_path: Path) -> No
     assert t.registry.current.version == 1 and seen == [1]
     st = t.status()
     assert st.adapter_version == 1 and st.new_examples == 0 and st.last_run is not None
-    assert st.last_run.outcome == "swapped" and st.last_run.val_accuracy_after >= st.last_run.val_accuracy_before
+    before, after = st.last_run.val_accuracy_before, st.last_run.val_accuracy_after
+    assert st.last_run.outcome == "swapped" and before is not None and after is not None and after >= before
     # a new process sees the same current adapter
     assert _tuner(tmp_path).registry.current.version == 1
 
