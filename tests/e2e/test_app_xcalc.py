@@ -3,9 +3,10 @@
 A subprocess runs the app on the virtual display (``QT_QPA_PLATFORM=xcb``) and drives it the
 way a person would: it presses the app's Record button, xdotool clicks "AC 7 * 6 =" on xcalc,
 the stop hotkey ends the recording; then, on a fresh xcalc and with the auto threshold raised
-to 0.99 so that every step asks, it presses Replay and answers each self-healing prompt with
-real X clicks on the prompt's buttons (Confirm when the best candidate is the right key, else
-Pick another and a click on the right key in the screenshot). xcalc must then show 42, and no
+to 1.0 so that every step asks (a calibrated confidence is below 1), it presses Replay and
+answers each self-healing prompt with real X clicks on the prompt's buttons (Confirm when the
+best candidate is the right key, else Pick another and a click on the right key in the
+screenshot). xcalc must then show 42, and no
 prompt may cover the element it asks about. Screenshots of the main window and of a prompt are
 saved as artifacts under the test's temporary folder.
 """
@@ -119,8 +120,9 @@ def drive(out: Path, home: Path) -> dict[str, Any]:
         res["recording_computed_42"] = _same(_display(calc), reference)
     _wait(app, lambda: w.library.select("calc"), 20, "the library to list the recording")
 
-    # replay on a fresh xcalc; every step asks (auto threshold 0.99) and is answered by X clicks
-    w.apply_settings(Settings(auto_confidence=0.99))
+    # replay on a fresh xcalc; every step asks (auto threshold 1.0: the Locator's confidence is a
+    # logistic, below 1 even for an identical screen) and is answered by X clicks
+    w.apply_settings(Settings(auto_confidence=1.0))
     with launch_xcalc(env, geometry="+300+200") as calc:
         labels = {e.text: e.box for e in calc.elements() if e.text}
         w.library.replay_button.click()
@@ -166,7 +168,10 @@ def drive(out: Path, home: Path) -> dict[str, Any]:
         res["status"] = report.status
         res["message"] = report.message
         res["decisions"] = [s.decision for s in report.steps]
+        res["confidences"] = [s.confidence for s in report.steps]
         res["replay_computed_42"] = _same(_display(calc), reference)
+    _wait(app, lambda: w.finetuner.tuner is not None, 60, "the fine-tuner")
+    res["finetune_examples"] = sorted({e.kind for e in w.finetuner.tuner.store.examples()})
     w.grab().save(str(out / "main_window.png"))
     w.shutdown()
     w.close()
@@ -201,9 +206,12 @@ def test_app_records_replays_and_heals_on_xcalc(xvfb: Any, tmp_path: Path) -> No
     assert r["recorded_steps"] and len(r["recorded_steps"]) == len(CLICKS), r["recorded_steps"]
     assert all(r["recorded_targets_ok"]), r["recorded_targets_ok"]
     assert r["recording_computed_42"]
-    assert r["prompts"], "a 0.99 auto threshold must make the replay ask"
+    assert r["prompts"], f"an auto threshold of 1.0 must make the replay ask: {r.get('confidences')}"
     assert not any(r["covered"]), "a prompt covered the element it asked about"
     assert r["status"] == "ok", r["message"]
     assert set(r["decisions"]) <= {"auto", "confirmed", "corrected"}
     assert r["replay_computed_42"], "after the replay xcalc does not show 7*6"
+    # every answer became a training example for the app's fine-tuner
+    answered = {"confirm": "confirmation", "pick": "correction"}
+    assert {answered[p] for p in r["prompts"] if p in answered} <= set(r["finetune_examples"]), r
     assert (out / "main_window.png").stat().st_size > 0 and (out / "prompt.png").stat().st_size > 0
