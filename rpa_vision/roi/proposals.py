@@ -269,7 +269,8 @@ def flat_boxes(boxes: np.ndarray, source: np.ndarray, border: np.ndarray, lim: L
     b = boxes
     w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
     closed_outline = border >= 0.6
-    seed = (((source == WORD) | (source == LINE) | ((source == OUTER) & ~closed_outline))
+    small_outer = (source == OUTER) & (~closed_outline | ((w <= 1.5 * lim.icon_max) & (h <= 1.5 * lim.icon_max)))
+    seed = (((source == WORD) | (source == LINE) | small_outer)
             & (h <= 1.5 * lim.icon_max) & (h >= lim.min_h) & (w <= 8 * h))
     si = np.nonzero(seed)[0]
     if len(si) == 0:
@@ -298,7 +299,8 @@ def flat_boxes(boxes: np.ndarray, source: np.ndarray, border: np.ndarray, lim: L
         # two pieces of content) has its own box already; a panel, toolbar or window around many
         # pieces does not count. Pieces: words and icons (lines repeat the words).
         pieces = inside[source[si] != LINE].sum(0)[None, :]
-        enclosed = (inside & ((c[:, 3] - c[:, 1])[None, :] <= 4.0 * sh) & (pieces <= 3)).any(1)
+        larger = ch * cw >= 1.6 * (sh * (s[:, 2] - s[:, 0])[:, None])  # a frame around it, not itself
+        enclosed = (inside & larger & (ch <= 4.0 * sh) & (pieces <= 3)).any(1)
         s, sh = s[~enclosed], sh[~enclosed]
     if len(s):  # a one-word line is also a word: one seed each
         s, keep = np.unique(np.round(s), axis=0, return_index=True)
