@@ -11,7 +11,8 @@
   read lock per chunk, so searches go on), trains and fills the new index, replays the writes that
   arrived meanwhile (journaled), and swaps under the write lock (one short pause).
 * Thread-safe: a readers-writer lock; searches run concurrently, writes one at a time. A save
-  holds only a write gate, so searches go on during it and writes wait.
+  holds only a write gate, so searches go on during it and writes wait. An IVF add finds its
+  vectors' lists before taking the write lock (the quantizer search is the costly part).
 * GPU FAISS is used for searches when present (``IndexConfig.use_gpu``), never required.
 * Base (un-adapted) vectors are kept when the index holds adapted vectors, so ``rebuild_with``
   can re-project every prototype through a new adapter.
