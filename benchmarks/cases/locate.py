@@ -84,9 +84,12 @@ def xcalc_cases(server: Any) -> Iterator[Case]:
         yield Case("xcalc/absent", f"key{i}", ref, ref_keys[i], other, None)
 
 
-def suite_cases(limit_per_pair: int = 12) -> Iterator[Case]:
-    """The perturbation suite (``data/suite``): clickable elements of each base screen sought on
-    its perturbed screens (absent when the perturbed screen lacks them)."""
+def suite_cases(limit_per_pair: int = 12, seed: int = 7) -> Iterator[Case]:
+    """The perturbation suite (``data/suite``): a deterministic sample of the clickable elements of
+    each base screen sought on its perturbed screens (absent when the perturbed screen lacks
+    them), then elements of one application sought on another application's screen (absent)."""
+    import random
+
     from benchmarks.suite.load import load_suite
 
     try:
@@ -95,11 +98,23 @@ def suite_cases(limit_per_pair: int = 12) -> Iterator[Case]:
         del exc
         return
     for ref, other in suite.pairs():
-        picked = [e for e in ref.clickable if e.box.width >= 6 and e.box.height >= 6][:limit_per_pair]
+        usable = [e for e in ref.clickable if e.box.width >= 6 and e.box.height >= 6]
+        rng = random.Random(f"{seed}:{ref.config}:{other.config}")
+        picked = rng.sample(usable, min(limit_per_pair, len(usable)))
         for el in picked:
             twin = other.element(el.id)
             yield Case(f"suite/{other.perturbation}", el.id, ref.image, el.box, other.image,
-                       twin.box if twin is not None else None)
+                       twin.box if twin is not None else None, window=ref.window)
+    bases = [s for s in suite if s.perturbation == "base"]
+    for ref in bases:
+        others = [s for s in bases if s.app != ref.app]
+        if not others:
+            continue
+        rng = random.Random(f"{seed}:absent:{ref.config}")
+        usable = [e for e in ref.clickable if e.box.width >= 6 and e.box.height >= 6]
+        for el in rng.sample(usable, min(max(1, limit_per_pair // 2), len(usable))):
+            other = rng.choice(others)
+            yield Case("suite/absent", el.id, ref.image, el.box, other.image, None, window=ref.window)
 
 
 def _xvfb() -> Any:
@@ -170,13 +185,15 @@ def accuracy(ctx: BenchContext) -> None:
 
 
 def refit(quick: bool = False) -> tuple[float, float, float, float]:
-    """Refit ``LocatorConfig.calibration`` on the calibration set (with and without OCR)."""
+    """Refit ``LocatorConfig.calibration`` on the calibration set: the suite's sample and absent
+    cases with OCR, the drawn scenes with and without OCR (quick: fewer suite elements)."""
     from rpa_vision.locate import Locator, LocatorConfig, fit_logistic
     from rpa_vision.locate.evaluation import calibration_rows
 
-    cases = calibration_cases(quick)
+    suite = list(suite_cases(3 if quick else 8))
+    drawn = list(synthetic_cases(seed=0))
     feats, labels = [], []
-    for use_ocr in (True, False):
+    for use_ocr, cases in ((True, suite + drawn), (False, drawn)):
         X, y = calibration_rows(run_cases(Locator(config=LocatorConfig(use_ocr=use_ocr)), cases))
         feats.append(X)
         labels.append(y)

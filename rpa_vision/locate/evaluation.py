@@ -25,9 +25,10 @@ class Case:
     truth: Box | None  # None: the element is not on the screen
     screen_scale: float = 1.0
     with_reference: bool = True  # False: only the crop is known (no surroundings)
+    window: Box | None = None  # the recorded window's box, when known
 
     def target(self) -> TargetSpec:
-        spec = TargetSpec.from_reference(self.reference, self.box)
+        spec = TargetSpec.from_reference(self.reference, self.box, window_box=self.window)
         if self.with_reference:
             return spec
         return TargetSpec(spec.crop, self.box)

@@ -74,6 +74,15 @@ def _interleave(props: list[Proposal], limit: int) -> list[Proposal]:
     return out[:limit] + rest
 
 
+def _case_aware(want: str, read: str, sim: float) -> float:
+    """Short labels that differ only in letter case are different buttons ("e" and "E" on a
+    calculator): such a read keeps only part of its similarity."""
+    a, b = " ".join(want.split()), " ".join(read.split())
+    if a != b and a.lower() == b.lower() and len(a) <= 3:
+        return min(sim, 0.6)
+    return sim
+
+
 @dataclass
 class _Screen:
     frame: Frame | None
@@ -512,7 +521,7 @@ class Locator:
             chunk = ranked[done : done + n]
             read = backends.ocr_read(ocr, [crop_padded(scr.bgr, c.box) for c in chunk])
             for c, txt in zip(chunk, read, strict=True):
-                c.ev["text"] = backends.text_similarity(want, txt)
+                c.ev["text"] = _case_aware(want, txt, backends.text_similarity(want, txt))
             done += len(chunk)
             if max(c.ev["text"] for c in ranked[:done]) >= _TEXT_MATCH or done >= self.config.ocr_budget:
                 break
