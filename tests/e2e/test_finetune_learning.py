@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# about 4 minutes on a loaded 2-core machine (some 170 locates on 1080p screens)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def test_corrections_teach_the_locator_the_twins(tmp_path: Path) -> None:
