@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._recording = False  # from the start of a session until its result arrived
         self._replaying = False
+        self._loading = ""  # the workflow being read for a replay
 
         # widgets ----------------------------------------------------------------------------
         self.live_view = LiveView(self)
@@ -403,10 +404,25 @@ class MainWindow(QMainWindow):
             self.show_message("A recording or replay is already running.")
             return
         self.banner.hide()
-        try:
-            wf = self.store.load(name)
-        except RpaVisionError as exc:
-            self.library.show_error(f"Cannot replay {name}: {exc}")
+        self._replaying = True  # busy from now: the workflow is read on a thread first
+        self.library.set_busy(True)
+        store = self.store
+        self._loading = name
+        run_in_background(self, lambda: (name, dry_run, store.load(name)), self._replay_loaded,
+                          self._replay_not_loaded, "load-workflow")
+
+    @Slot(str)
+    def _replay_not_loaded(self, msg: str) -> None:
+        self._replaying = False
+        self.library.set_busy(False)
+        self.library.show_error(f"Cannot replay {self._loading}: {msg}")
+
+    @Slot(object)
+    def _replay_loaded(self, loaded: tuple[str, bool, Any]) -> None:
+        name, dry_run, wf = loaded
+        if self._closing or not self._replaying:  # closed or stopped while the workflow was read
+            self._replaying = False
+            self.library.set_busy(False)
             return
         self.decider.reset()
         self.performer = None
@@ -420,14 +436,12 @@ class MainWindow(QMainWindow):
             return build_replay(name, paths, settings, backends, decider, observer, dry_run, keep_performer,
                                 feedback)
 
-        self._replaying = True
         self.replay_worker = ReplayWorker(build, self)
         self.replay_worker.progress.connect(self.replay_panel.on_event)
         self.replay_worker.finished.connect(self._replay_finished)
         self.replay_worker.failed.connect(self._replay_failed)
         self.replay_panel.begin(name, len(wf.steps), dry_run)
         self.tabs.setCurrentWidget(self.replay_panel)
-        self.library.set_busy(True)
         self.replay_worker.start()
         self._set_state(f"Replaying {name}", replaying=True)
         self.show_message(f"Replaying {name}" + (" (dry run)" if dry_run else "")
@@ -486,6 +500,8 @@ class MainWindow(QMainWindow):
             self.record_worker.stop()
         if self.replay_worker is not None and self.replay_worker.running:
             self.abort_replay("stopped from the app")
+        elif self._replaying:  # the workflow is still being read: the replay never starts
+            self._replaying = False
 
     def abort_replay(self, reason: str) -> None:
         if self.performer is not None:

@@ -37,7 +37,9 @@ def _replay(window: Any, qtbot: Any, name: str, dry_run: bool = False) -> None:
     button = window.library.dry_run_button if dry_run else window.library.replay_button
     assert button.isEnabled()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    assert window.replay_worker is not None
+    assert window.busy  # the workflow is read on a thread, then the replay worker starts
+    qtbot.waitUntil(lambda: (window.replay_worker is not None and window.replay_panel.status == "running")
+                    or window.last_report is not None, timeout=10000)
 
 
 def _finish(window: Any, qtbot: Any) -> Any:
@@ -466,3 +468,12 @@ def test_global_stop_hotkey_ends_a_recording(window: Any, qtbot: Any, fakes: Fak
         t.join()
     assert WorkflowStore(Paths(home)).names() == ["by-hotkey"]
     assert len(WorkflowStore(Paths(home)).load("by-hotkey").steps) == 1
+
+
+def test_replay_of_a_workflow_that_cannot_be_read_reports_it_and_frees_the_app(window: Any, qtbot: Any) -> None:
+    window.start_replay("no-such-workflow", False)
+    assert window.busy
+    qtbot.waitUntil(lambda: not window.busy, timeout=10000)
+    assert window.replay_worker is None
+    assert "Cannot replay no-such-workflow" in window.library.error_label.text()
+    assert window.library.replay_button.isEnabled() or window.library.selected_entry() is None
