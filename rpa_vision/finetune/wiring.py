@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,10 +63,21 @@ def shared_registry(paths: Paths, encoder: Any) -> AdapterRegistry:
 
 def bind_locator(locator: Any, registry: AdapterRegistry) -> Callable[[], None]:
     """Give ``locator`` (anything with ``set_adapter``) the current adapter now and after every
-    swap; returns a function that unbinds it."""
+    swap; returns a function that unbinds it. The registry holds the locator weakly: a locator
+    that is gone (a finished replay's) unbinds itself at the next swap."""
+    try:
+        ref: Callable[[], Any] = weakref.ref(locator)
+    except TypeError:  # not weakly referable: held for good
+
+        def ref() -> Any:
+            return locator
 
     def give(adapter: Adapter) -> None:
-        locator.set_adapter(None if adapter.is_identity else adapter.apply)
+        loc = ref()
+        if loc is None:
+            registry.remove_listener(give)
+            return
+        loc.set_adapter(None if adapter.is_identity else adapter.apply)
 
     give(registry.current)
     registry.on_swapped(give)

@@ -80,6 +80,13 @@ def test_locator_follows_swaps_and_rollbacks(tmp_path: Path) -> None:
     unbind()
     t.rollback(1)
     assert len(loc.adapters) == 3  # unbound: no more updates
+    # a locator that is gone does not stay registered
+    gone = RecordingLocator()
+    bind_locator(gone, t.registry)
+    n_listeners = len(t.registry._swapped)
+    del gone
+    t.rollback(0)
+    assert len(t.registry._swapped) == n_listeners - 1
 
 
 def test_adapted_index_is_reprojected_before_the_swap_and_matches_better(tmp_path: Path) -> None:
