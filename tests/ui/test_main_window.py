@@ -477,3 +477,25 @@ def test_replay_of_a_workflow_that_cannot_be_read_reports_it_and_frees_the_app(w
     assert window.replay_worker is None
     assert "Cannot replay no-such-workflow" in window.library.error_label.text()
     assert window.library.replay_button.isEnabled() or window.library.selected_entry() is None
+
+
+def test_failed_replay_is_notified_in_the_tray_and_frees_the_app(qtbot: Any, home: Path, fakes: Fakes) -> None:
+    """The input device cannot be opened: the replay fails with the reason, the tray says so."""
+    from rpa_vision.core.errors import InputBackendError
+    from ui.main_window import MainWindow
+
+    def no_player() -> Any:
+        raise InputBackendError("no input device here")
+
+    w = MainWindow(backends=fakes.backends(player=no_player))
+    qtbot.addWidget(w, before_close_func=lambda widget: widget.shutdown())
+    w.move(700, 0)
+    w.show()
+    record_through_app(w, qtbot, fakes, "demo", [BUTTON_B.center])
+    fakes.locator.candidates = [(BUTTON_B, 0.95)]
+    w.start_replay("demo", False)
+    qtbot.waitUntil(lambda: w.replay_panel.status == "failed", timeout=15000)
+    assert not w.busy and w.tray is not None
+    assert any(t == "Replay failed" and "no input device here" in m for t, m in w.tray.messages)
+    assert w.tray.state_action.text() == "Idle"
+    w.shutdown()
