@@ -9,6 +9,7 @@ uses every clickable element unless ``RPA_VISION_EVAL_PER_PAIR=N`` samples N per
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from benchmarks.harness import BenchContext, bench_case
@@ -110,7 +111,7 @@ def seed_claims(ctx: BenchContext) -> None:
     ones (1M index, replay step), which are then listed as not measured."""
     from benchmarks.eval.claims import measure
 
-    rows, sub = measure(ctx.quick)
+    rows, sub = measure(ctx.quick, progress=lambda msg: print(f"  [seed_claims] {msg}", file=sys.stderr, flush=True))
     for row in rows:
         if row["measured"] is None:
             continue

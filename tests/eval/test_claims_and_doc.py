@@ -88,7 +88,8 @@ def _report(tmp_path: Path) -> Path:
 def test_performance_doc_has_tables_plot_and_claims(tmp_path: Path) -> None:
     mod = _load_script()
     out = tmp_path / "docs" / "PERFORMANCE.md"
-    assert mod.main([str(_report(tmp_path)), "--out", str(out)]) == 0
+    assert mod.main([str(_report(tmp_path)), "--out", str(out), "--note", "load 3.2 on 2 cores"]) == 0
+    assert "- Note: load 3.2 on 2 cores" in out.read_text()
     text = out.read_text()
     assert "| scale | 100.0 % (auto 100, n=4) | 0.0 % (auto 0, n=4) |" in text
     assert "| moved | – | 100.0 % (auto 100, n=4) |" in text
