@@ -291,10 +291,13 @@ class Replayer:
         cands: list[Located] = []
         matched_at: float | None = None
         same_grabs = 0  # grabs in a row that showed no change
+        vec: np.ndarray | None = None  # the state vector of ``frame`` (kept while the screen does not change)
         while True:
             now = time.monotonic()
             if protos:
-                score = best_similarity(self.encoder.state_vector(frame), protos) or 0.0
+                if vec is None or same_grabs == 0:
+                    vec = self.encoder.state_vector(frame)
+                score = best_similarity(vec, protos) or 0.0
                 best = max(best, score)
                 sr.state_score = score
                 if score >= cfg.state_threshold:
