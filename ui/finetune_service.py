@@ -9,10 +9,13 @@ starts a background run once enough new examples arrived. "Train now" and rollba
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +28,12 @@ from rpa_vision.workflow.feedback import ExampleStoreSink, FeedbackKind, Feedbac
 from ui.tasks import BackgroundTask, run_in_background
 
 log = get_logger("ui.finetune")
+
+AUTO_AFTER = 10  # new examples that start a run (as the library's FineTuneConfig default)
+
+
+class TrainingProcessError(RpaVisionError):
+    """The training process ended with an error (its last line is the message)."""
 
 
 @dataclass(frozen=True)
@@ -53,11 +62,19 @@ class FineTuneService(QObject):
     _from_thread = Signal(object)
 
     def __init__(self, paths: Paths, encoder_factory: Callable[[], Any], parent: QObject | None = None,
-                 *, config: Any = None) -> None:
+                 *, config: Any = None, child_encoder: str | None = None) -> None:
+        """``child_encoder``: train in a separate ``rpa-vision finetune run --encoder NAME`` process
+        (the app never loads torch, and training never competes with the GUI thread for the
+        interpreter); None: train on the tuner's own background thread (any encoder object)."""
         super().__init__(parent)
         self.paths = paths
         self._encoder_factory = encoder_factory
         self._config = config
+        self.child_encoder = child_encoder
+        self._child: dict[str, Any] = {}  # "proc": the running training process (any thread)
+        self._child_running = False
+        self._next_auto = AUTO_AFTER
+        self.last_child_pid: int | None = None
         self.tuner: Any = None
         self.state = "not started"  # not started | starting | ready | not available: <why>
         self.last: TunerSnapshot | None = None
@@ -73,17 +90,20 @@ class FineTuneService(QObject):
         self.state = "starting"
         paths, factory, config = self.paths, self._encoder_factory, self._config
 
+        in_child = self.child_encoder is not None
+
         def build() -> tuple[int, Any]:
             from rpa_vision.finetune import FineTuneConfig, FineTuner
 
-            return gen, FineTuner.for_encoder(paths.ensure(), factory(), config or FineTuneConfig())
+            cfg = config or (FineTuneConfig(auto_after=0) if in_child else FineTuneConfig())
+            return gen, FineTuner.for_encoder(paths.ensure(), factory(), cfg)
 
         run_in_background(self, build, self._built, self._build_failed, "finetune-start")
 
-    def restart(self, paths: Paths, encoder_factory: Callable[[], Any]) -> None:
+    def restart(self, paths: Paths, encoder_factory: Callable[[], Any], child_encoder: str | None = None) -> None:
         """A new home folder or encoder: the old tuner finishes quietly, a new one is built."""
         self.stop(wait=0.0)
-        self.paths, self._encoder_factory = paths, encoder_factory
+        self.paths, self._encoder_factory, self.child_encoder = paths, encoder_factory, child_encoder
         self.start()
 
     @Slot(object)
@@ -113,6 +133,9 @@ class FineTuneService(QObject):
         self._generation += 1
         with self._lock:
             tuner, self.tuner = self.tuner, None
+        proc = self._child.get("proc")
+        if proc is not None and proc.poll() is None:
+            proc.terminate()  # nothing is swapped in: the adapter is published only at the end
         if tuner is not None:
             tuner.cancel()
             if wait > 0:
@@ -138,8 +161,13 @@ class FineTuneService(QObject):
     def _deliver(self, snap: object) -> None:
         if self.tuner is None or not isinstance(snap, TunerSnapshot):
             return
+        if self._child_running:
+            snap = replace(snap, status=replace(snap.status, state="training"))
         self.last = snap
         self.status_changed.emit(snap)
+        new = snap.status.new_examples
+        if self.child_encoder is not None and not self._child_running and new >= self._next_auto:
+            self._start_child()
 
     def refresh(self) -> None:
         """Read the status (history file, example count, adapters) off the GUI thread."""
@@ -164,8 +192,59 @@ class FineTuneService(QObject):
         if tuner is None:
             self.message.emit(f"The fine-tuner is {self.state}.")
             return False
+        if self.child_encoder is not None:
+            if self._child_running:
+                self.message.emit("The fine-tuner is already training.")
+                return False
+            self._start_child()
+            return True
         run_in_background(self, tuner.start_background, self._train_started, self.message.emit, "finetune-train")
         return True
+
+    # training in a separate process ---------------------------------------------------------------
+    def _start_child(self) -> None:
+        tuner = self.tuner
+        if tuner is None or self.child_encoder is None:
+            return
+        new = self.last.status.new_examples if self.last is not None else 0
+        self._next_auto = new + AUTO_AFTER  # a run that learns nothing is not repeated at once
+        self._child_running = True
+        cmd = [sys.executable, "-m", "rpa_vision", "finetune", "run", "--encoder", self.child_encoder,
+               "--home", str(self.paths.home)]
+        box = self._child
+
+        def run() -> str:  # a worker thread (lower priority: the training process inherits it)
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    env=dict(os.environ))
+            box["proc"] = proc
+            out, err = proc.communicate()
+            lines = [ln.strip() for ln in (out + "\n" + err).splitlines() if ln.strip()]
+            if proc.returncode != 0:
+                raise TrainingProcessError(lines[-1] if lines else f"exit status {proc.returncode}")
+            tuner.registry.load()  # the adapter the process swapped in (if it did)
+            return f"{lines[-1] if lines else 'done'} (process {proc.pid})"
+
+        run_in_background(self, run, self._child_done, self._child_failed, "finetune-process")
+        self.message.emit(f"Fine-tuning started in a separate process on {len(tuner.store)} examples.")
+        if self.last is not None:
+            self._deliver(self.last)
+
+    @Slot(object)
+    def _child_done(self, text: object) -> None:
+        self._next_auto = AUTO_AFTER  # the run consumed the new examples
+        self._child_finished()
+        self.message.emit(f"Fine-tuning finished: {text}")
+
+    @Slot(str)
+    def _child_failed(self, msg: str) -> None:
+        self._child_finished()
+        self.message.emit(f"Fine-tuning did not run: {msg}")
+
+    def _child_finished(self) -> None:
+        proc = self._child.pop("proc", None)
+        self.last_child_pid = proc.pid if proc is not None else None
+        self._child_running = False
+        self.refresh()
 
     @Slot(object)
     def _train_started(self, started: object) -> None:

@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
         self.matcher = LibraryMatcher(self.store)
         self.decider = QtDecisionProvider(self)
         self.encoders = SharedEncoders(self.backends)
-        self.finetuner = FineTuneService(self.paths, self._encoder, self)
+        self.finetuner = FineTuneService(self.paths, self._encoder, self, child_encoder=self._training_encoder())
         self.replay_worker: ReplayWorker | None = None
         self.record_worker: RecordWorker | None = None
         self.performer: AppPerformer | None = None
@@ -216,6 +216,11 @@ class MainWindow(QMainWindow):
     def _encoder(self) -> object:
         """The encoder the settings name (shared by the watcher and the fine-tuner; any thread)."""
         return self.encoders.get(self.settings.encoder, self.paths.home)
+
+    def _training_encoder(self) -> str | None:
+        """Train in a separate process with the encoder the settings name; in-process only for an
+        encoder object handed in (tests, demos), which another process could not rebuild."""
+        return None if self.backends.encoder is not None else self.settings.encoder
 
     def _make_watch(self) -> WatchWorker:
         w = WatchWorker(self.backends.make_source, self.matcher, rate_hz=self.settings.capture_rate_hz,
@@ -570,7 +575,7 @@ class MainWindow(QMainWindow):
         if settings.encoder != old.encoder:
             self.encoders.forget_others(settings.encoder, self.paths.home)
             if self.backends.finetune:
-                self.finetuner.restart(self.paths, self._encoder)
+                self.finetuner.restart(self.paths, self._encoder, self._training_encoder())
             if self.watch.running:
                 self.watch.stop()
                 self.watch = self._make_watch()
@@ -594,7 +599,7 @@ class MainWindow(QMainWindow):
         self.matcher.store = self.store
         remember_home(paths.home)
         if self.backends.finetune:
-            self.finetuner.restart(paths, self._encoder)
+            self.finetuner.restart(paths, self._encoder, self._training_encoder())
         self.library.refresh()
         self._refresh_matcher()
         return True

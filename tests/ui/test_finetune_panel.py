@@ -101,3 +101,48 @@ def test_feedback_before_the_tuner_is_ready_is_kept_on_disk(tmp_path: Path) -> N
     rng = np.random.default_rng(1)
     svc.feedback().record("confirmation", lookalike_icon(0, rng), lookalike_icon(0, rng))
     assert len(ExampleStore(Paths(tmp_path).finetune)) == 1
+
+
+def test_train_now_in_a_separate_process_swaps_in_its_adapter(qtbot: Any, tmp_path: Path) -> None:
+    """The app's way: ``rpa-vision finetune run`` trains in a child process (torch never loads in the
+    app); the adapter it publishes becomes current in the app, its run is in the history."""
+    import os
+
+    from rpa_vision.embedding import create_encoder
+    from ui.finetune_panel import FineTunePanel
+    from ui.finetune_service import FineTuneService
+
+    svc = FineTuneService(Paths(tmp_path), lambda: create_encoder("builtin"), child_encoder="builtin")
+    panel = FineTunePanel(svc)
+    qtbot.addWidget(panel)
+    svc.start()
+    qtbot.waitUntil(lambda: svc.last is not None, timeout=20000)
+    _feed(svc.tuner, 8)  # below the automatic threshold: nothing starts by itself
+    qtbot.wait(300)
+    assert svc.last.status.last_run is None and not svc.training
+    messages: list[str] = []
+    svc.message.connect(messages.append)
+    qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    assert svc.training and "training" in panel.status_label.text()
+    qtbot.waitUntil(lambda: not svc.training and svc.last.status.last_run is not None, timeout=300000)
+    run = svc.last.status.last_run
+    assert run.outcome in ("swapped", "kept"), messages
+    assert svc.last_child_pid is not None and svc.last_child_pid != os.getpid()
+    assert svc.last.status.adapter_version == (run.adapter_version if run.outcome == "swapped" else 0)
+    assert svc.last.status.new_examples == 0
+    assert any("finished" in m for m in messages), messages
+    svc.stop()
+
+
+def test_a_failing_training_process_is_reported(qtbot: Any, tmp_path: Path) -> None:
+    from ui.finetune_service import FineTuneService
+
+    svc = FineTuneService(Paths(tmp_path), _pixel_encoder, child_encoder="no-such-encoder")
+    svc.start()
+    qtbot.waitUntil(lambda: svc.last is not None, timeout=20000)
+    messages: list[str] = []
+    svc.message.connect(messages.append)
+    assert svc.train_now()
+    qtbot.waitUntil(lambda: not svc.training, timeout=120000)
+    assert any(m.startswith("Fine-tuning did not run") and "no-such-encoder" in m for m in messages), messages
+    svc.stop()
