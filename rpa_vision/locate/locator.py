@@ -75,10 +75,11 @@ def _interleave(props: list[Proposal], limit: int) -> list[Proposal]:
 
 
 def _case_aware(want: str, read: str, sim: float) -> float:
-    """Short labels that differ only in letter case are different buttons ("e" and "E" on a
-    calculator): such a read keeps only part of its similarity."""
+    """Short labels (up to 3 characters) must be read exactly to count as the same text: "e" and
+    "E", or "8" and "6" (which OCR-confusable folding makes alike), are different calculator
+    keys. A short read that differs keeps at most 0.6 (neither for nor clearly against)."""
     a, b = " ".join(want.split()), " ".join(read.split())
-    if a != b and a.lower() == b.lower() and len(a) <= 3:
+    if a != b and max(len(a), len(b)) <= 3:
         return min(sim, 0.6)
     return sim
 

@@ -201,3 +201,14 @@ def test_roi_optimizer_regions_as_proposals() -> None:
     loc = Locator(roi=ROIOptimizer(), config=LocatorConfig(use_ocr=False))
     top = loc.locate(target_of("field_email"), Frame.from_array(screen))[0]
     assert hit(top.box, truth["field_email"])
+
+
+def test_short_labels_must_be_read_exactly() -> None:
+    """OCR-confusable folding makes "8" and "6" alike; on a keypad they are different keys."""
+    from rpa_vision.locate.backends import text_similarity
+    from rpa_vision.locate.locator import _case_aware
+
+    assert _case_aware("8", "6", text_similarity("8", "6")) <= 0.6
+    assert _case_aware("e", "E", text_similarity("e", "E")) <= 0.6
+    assert _case_aware("8", "8", text_similarity("8", "8")) == 1.0
+    assert _case_aware("Cancel", "Cancei", 0.9) == 0.9  # longer labels keep the OCR tolerance
