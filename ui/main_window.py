@@ -352,6 +352,8 @@ class MainWindow(QMainWindow):
             return wf, store.save(wf, images)
 
         self._recording = True
+        if self.record_worker is not None:
+            self.record_worker.deleteLater()
         self.record_worker = RecordWorker(lambda: build_recording(name, settings, backends), save, self)
         self.record_worker.started.connect(self._recording_started)
         self.record_worker.step.connect(self._recorded_step)
@@ -381,6 +383,7 @@ class MainWindow(QMainWindow):
     @Slot(object, object)
     def _recording_saved(self, wf: Any, folder: Any) -> None:
         self._recording = False
+        self._release(self.record_worker)
         self.library.set_recording(False)
         self.library.set_busy(False)
         self.last_recorded = wf
@@ -396,6 +399,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _recording_failed(self, msg: str) -> None:
         self._recording = False
+        self._release(self.record_worker)
         self.library.set_recording(False)
         self.library.set_busy(False)
         self.library.show_error(msg)
@@ -441,6 +445,8 @@ class MainWindow(QMainWindow):
             return build_replay(name, paths, settings, backends, decider, observer, dry_run, keep_performer,
                                 feedback)
 
+        if self.replay_worker is not None:
+            self.replay_worker.deleteLater()
         self.replay_worker = ReplayWorker(build, self)
         self.replay_worker.progress.connect(self.replay_panel.on_event)
         self.replay_worker.finished.connect(self._replay_finished)
@@ -456,6 +462,7 @@ class MainWindow(QMainWindow):
     def _replay_finished(self, report: Any) -> None:
         self._replaying = False
         self._close_performer()
+        self._release(self.replay_worker)
         self.last_report = report
         self.library.set_busy(False)
         self.replay_panel.finish(report.status, report.message)
@@ -470,6 +477,16 @@ class MainWindow(QMainWindow):
         else:
             self._notify(f"Replay {report.status}", f"{report.workflow}: {report.message}", error=True)
         self._refresh_matcher()
+
+    def _release(self, worker: ReplayWorker | RecordWorker | None) -> None:
+        """A finished worker lets go of its replayer or session once its thread has ended (each holds
+        frames of the screen); the worker object itself stays until the next one replaces it."""
+        if worker is None:
+            return
+        if worker.running:  # still closing its devices: look again soon, never block the GUI
+            QTimer.singleShot(200, lambda: self._release(worker))
+            return
+        worker.release()
 
     def _close_performer(self) -> None:
         performer, self.performer = self.performer, None
@@ -487,6 +504,7 @@ class MainWindow(QMainWindow):
     def _replay_failed(self, msg: str) -> None:
         self._replaying = False
         self._close_performer()
+        self._release(self.replay_worker)
         self.library.set_busy(False)
         self.replay_panel.finish("failed", msg)
         self._set_state("Idle")

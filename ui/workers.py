@@ -231,8 +231,14 @@ class ReplayWorker(QObject):
 
     def cancel(self) -> None:
         self._cancelled.set()
-        if self.replayer is not None:
-            self.replayer.cancel()
+        replayer = self.replayer
+        if replayer is not None:
+            replayer.cancel()
+
+    def release(self) -> None:
+        """Drop the finished replayer (its frames, screen source and caches) once its report arrived."""
+        if not self.running:
+            self.replayer = None
 
     def wait(self, timeout: float | None = None) -> bool:
         th = self._thread
@@ -299,6 +305,11 @@ class RecordWorker(QObject):
 
     def stop(self) -> None:
         self._stop_requested.set()
+
+    def release(self) -> None:
+        """Drop the finished session (its frames and devices) once its result arrived."""
+        if not self.running:
+            self.session = None
 
     def wait(self, timeout: float | None = None) -> bool:
         th = self._thread

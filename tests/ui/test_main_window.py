@@ -499,3 +499,25 @@ def test_failed_replay_is_notified_in_the_tray_and_frees_the_app(qtbot: Any, hom
     assert any(t == "Replay failed" and "no input device here" in m for t, m in w.tray.messages)
     assert w.tray.state_action.text() == "Idle"
     w.shutdown()
+
+
+def test_finished_replays_and_recordings_let_go_of_their_frames(window: Any, qtbot: Any, fakes: Fakes) -> None:
+    """A finished worker drops its replayer / recording session (each holds screen frames), so replay
+    after replay the app does not grow."""
+    import gc
+    import weakref
+
+    record_through_app(window, qtbot, fakes, "demo", [BUTTON_B.center])
+    qtbot.waitUntil(lambda: window.record_worker.session is None, timeout=5000)
+    fakes.locator.candidates = [(BUTTON_B, 0.95)]
+    _replay(window, qtbot, "demo")
+    _finish(window, qtbot)
+    first = window.replay_worker
+    qtbot.waitUntil(lambda: first.replayer is None, timeout=5000)
+    window.last_report = None
+    _replay(window, qtbot, "demo")
+    replayer = weakref.ref(window.replay_worker.replayer) if window.replay_worker.replayer is not None else None
+    _finish(window, qtbot)
+    qtbot.waitUntil(lambda: window.replay_worker.replayer is None, timeout=5000)
+    gc.collect()
+    assert replayer is None or replayer() is None
