@@ -21,11 +21,14 @@ from rpa_vision.core.geometry import Box, Point
 from rpa_vision.locate.proposals import LEVELS, ScreenPyramid, match, pooled
 
 #: The window picture is matched with its long side about this many pixels.
-_SIDE = 112
+_SIDE = 80
+#: ... on a screen shrunk to about this long side (the fit runs at every locate: keep it cheap).
+_SCREEN = 320
+_MIN_SIDE = 40
 #: Width/height stretches tried around the best uniform scale.
 _STRETCH = (0.75, 0.88, 1.0, 1.12, 1.25, 1.4)
 #: Below this correlation the window is considered not found.
-MIN_CORR = 0.45
+MIN_CORR = 0.55
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,10 @@ def fit_window(ref_grad: np.ndarray, region: Box, pyramid: ScreenPyramid, scales
     sh, sw = pyramid.gray.shape[:2]
 
     def try_scale(sx: float, sy: float) -> tuple[float, Box] | None:
-        want = _SIDE / max(rw * sx, rh * sy)
+        long_side = max(rw * sx, rh * sy)
+        # the window picture about _SIDE px long, the screen at most _SCREEN px long, but never a
+        # window picture under _MIN_SIDE px
+        want = max(min(_SIDE / long_side, _SCREEN / max(sw, sh)), _MIN_SIDE / long_side)
         ok = [lv for lv in LEVELS if lv >= want - 1e-9]
         lv = min(ok) if ok else 1.0
         tw, th = int(round(rw * sx * lv)), int(round(rh * sy * lv))
@@ -98,19 +104,18 @@ def fit_window(ref_grad: np.ndarray, region: Box, pyramid: ScreenPyramid, scales
             best = (got[0], got[1], s, s)
     if best is None:
         return None
-    s0 = best[2]
-    for _ in range(2):  # width stretch, then height stretch, around the best so far
-        for axis in (0, 1):
-            base = best
-            for f in _STRETCH:
-                if f == 1.0:
-                    continue
-                sx, sy = (base[2] * f, base[3]) if axis == 0 else (base[2], base[3] * f)
-                if not (0.5 * s0 <= sx <= 2.0 * s0 and 0.5 * s0 <= sy <= 2.0 * s0):
-                    continue
-                got = try_scale(sx, sy)
-                if got is not None and got[0] > best[0]:
-                    best = (got[0], got[1], sx, sy)
+    lo, hi = 0.9 * min(scales), 1.1 * max(scales)
+    for axis in (0, 1):  # width stretch, then height stretch, around the best so far
+        base = best
+        for f in _STRETCH:
+            if f == 1.0:
+                continue
+            sx, sy = (base[2] * f, base[3]) if axis == 0 else (base[2], base[3] * f)
+            if not (lo <= sx <= hi and lo <= sy <= hi):
+                continue
+            got = try_scale(sx, sy)
+            if got is not None and got[0] > best[0]:
+                best = (got[0], got[1], sx, sy)
     v, box, sx, sy = best
     if v < MIN_CORR:
         return None
