@@ -74,6 +74,18 @@ def _interleave(props: list[Proposal], limit: int) -> list[Proposal]:
     return out[:limit] + rest
 
 
+def _near_fit(scales: list[float], fit: WindowFit | None) -> list[float]:
+    """The template scales worth searching: all of them, or, when the window was found, the
+    ones within 30% of the window's scale (at least the three nearest)."""
+    if fit is None or len(scales) <= 3:
+        return scales
+    s_fit = float(np.sqrt(fit.sx * fit.sy))
+    near = [s for s in scales if abs(np.log(s / s_fit)) <= np.log(1.3)]
+    if len(near) < 3:
+        near = sorted(sorted(scales, key=lambda s: abs(np.log(s / s_fit)))[:3])
+    return near
+
+
 def _case_aware(want: str, read: str, sim: float) -> float:
     """Short labels (up to 3 characters) must be read exactly to count as the same text: "e" and
     "E", or "8" and "6" (which OCR-confusable folding makes alike), are different calculator
@@ -287,7 +299,8 @@ class Locator:
         cfg = self.config
         t_gray, _ = self._target_feats(target)
         props = template_proposals(
-            scr.pyramid, t_gray, scales, min_side=cfg.coarse_min_side, min_factor=cfg.coarse_min_factor,
+            scr.pyramid, t_gray, _near_fit(scales, self._window(target, scr, scales)),
+            min_side=cfg.coarse_min_side, min_factor=cfg.coarse_min_factor,
             max_factor=cfg.coarse_max_factor, threshold=cfg.peak_threshold, per_scale=cfg.peaks_per_scale,
         )
         twh = (float(t_gray.shape[1]), float(t_gray.shape[0]))
