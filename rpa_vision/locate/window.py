@@ -26,7 +26,7 @@ _SIDE = 80
 _SCREEN = 320
 _MIN_SIDE = 40
 #: Width/height stretches tried around the best uniform scale.
-_STRETCH = (0.75, 0.88, 1.0, 1.12, 1.25, 1.4)
+_STRETCH = (0.8, 0.9, 1.0, 1.12, 1.3)
 #: Below this correlation the window is considered not found.
 MIN_CORR = 0.55
 
@@ -75,6 +75,8 @@ def fit_window(ref_grad: np.ndarray, region: Box, pyramid: ScreenPyramid, scales
     rw, rh = patch.shape[1], patch.shape[0]
     sh, sw = pyramid.gray.shape[:2]
 
+    shrunk: dict[float, np.ndarray] = {}
+
     def try_scale(sx: float, sy: float) -> tuple[float, Box] | None:
         long_side = max(rw * sx, rh * sy)
         # the window picture about _SIDE px long, the screen at most _SCREEN px long, but never a
@@ -86,8 +88,10 @@ def fit_window(ref_grad: np.ndarray, region: Box, pyramid: ScreenPyramid, scales
         screen = pyramid.grad(lv)
         if tw < 8 or th < 8 or tw >= screen.shape[1] or th >= screen.shape[0]:
             return None
-        tmpl = pooled(patch, 1.0)
-        tmpl = cv2.resize(tmpl, (tw, th), interpolation=cv2.INTER_AREA)
+        small = shrunk.get(lv)
+        if small is None:  # the window picture pooled once per level, then only fine-resized
+            small = shrunk[lv] = pooled(patch, min(1.0, 1.5 * lv))
+        tmpl = cv2.resize(small, (tw, th), interpolation=cv2.INTER_AREA)
         if float(tmpl.std()) < 1e-4:
             return None
         resp = match(screen, tmpl)
