@@ -419,7 +419,7 @@ class Locator:
         props = self._proposals(target, scr, scales)
         # 1. pool, score cheaply by exact appearance, suppress
         t_aspect = target.crop.shape[1] / target.crop.shape[0]
-        cands = [_Cand(p.box, p.scale, p.source) for p in _interleave(props, cfg.max_candidates)]
+        cands = [_Cand(p.box, p.scale, p.source) for p in _interleave(props, 2 * cfg.max_candidates)]
         for c in cands:
             self._cheap(target, scr, c, t_aspect)
         # near-duplicates only: a slightly-off box at the right scale must survive until refined
