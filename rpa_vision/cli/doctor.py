@@ -50,7 +50,8 @@ def _capture() -> str:
         ms = (time.perf_counter() - t0) * 1000
     finally:
         src.close()
-    return f"mss, {len(mons)} monitor(s), {frame.width}x{frame.height} grab {ms:.1f} ms"
+    n = len(mons) - 1  # mons[0] is the union of all monitors
+    return f"mss, {n} monitor{'s' if n != 1 else ''}, monitor 1 {frame.width}x{frame.height} grab {ms:.1f} ms"
 
 
 def _input() -> str:
