@@ -15,6 +15,9 @@ help:
 	@echo "make lint         ruff + mypy"
 	@echo "make bench-quick  rpa-vision bench --quick"
 	@echo "make bench        the full benchmark suite, JSON in artifacts/bench.json"
+	@echo "make docs         docs/PERFORMANCE.md from artifacts/bench.json (run make bench first)"
+	@echo "make suite        rebuild the evaluation suite's screens in data/suite (pixel-identical)"
+	@echo "make screenshots  re-render the README screenshots in docs/img"
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +49,15 @@ bench-quick: venv sysdeps
 bench: venv sysdeps
 	mkdir -p artifacts
 	$(BIN)/rpa-vision bench --json artifacts/bench.json
+
+docs: venv
+	$(BIN)/python scripts/make_performance_doc.py artifacts/bench.json
+
+suite: venv sysdeps
+	$(BIN)/python -m benchmarks.suite.build --out data/suite
+
+screenshots: venv
+	QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/render_screenshots.py --out docs/img
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

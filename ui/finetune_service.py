@@ -59,6 +59,7 @@ class FineTuneService(QObject):
 
     status_changed = Signal(object)  # TunerSnapshot, or None while there is no tuner
     message = Signal(str)
+    adapter_changed = Signal()  # a training process or a rollback made another adapter current
     _from_thread = Signal(object)
 
     def __init__(self, paths: Paths, encoder_factory: Callable[[], Any], parent: QObject | None = None,
@@ -118,6 +119,7 @@ class FineTuneService(QObject):
             self.tuner = tuner
         self.state = "ready"
         tuner.subscribe(_weak_listener(self))
+        tuner.start()  # trains when examples arrive on disk too (e.g. written before the tuner was ready)
         for w in tuner.status().warnings:
             self.message.emit(f"Fine-tuner: {w}")
         self.refresh()
@@ -140,6 +142,9 @@ class FineTuneService(QObject):
             tuner.cancel()
             if wait > 0:
                 tuner.wait(wait)
+                tuner.close()  # the watch thread ends, the shared registry forgets this tuner
+            else:
+                threading.Thread(target=tuner.close, name="rpa-vision-finetune-close", daemon=True).start()
         if wait > 0:  # no task of this object may emit after it is gone
             for task in self.findChildren(BackgroundTask):
                 task.wait(wait)
@@ -233,6 +238,7 @@ class FineTuneService(QObject):
     def _child_done(self, text: object) -> None:
         self._next_auto = AUTO_AFTER  # the run consumed the new examples
         self._child_finished()
+        self.adapter_changed.emit()
         self.message.emit(f"Fine-tuning finished: {text}")
 
     @Slot(str)
@@ -265,6 +271,7 @@ class FineTuneService(QObject):
     @Slot(object)
     def _rolled_back(self, adapter: object) -> None:
         v = getattr(adapter, "version", "?")
+        self.adapter_changed.emit()
         self.message.emit(f"Adapter v{v} is current" + (" (no adaptation)." if v == 0 else "."))
         self.refresh()
 

@@ -42,6 +42,7 @@ from ui.matching import LibraryMatcher, MatchResult
 from ui.prompt import HealingPrompt, QtDecisionProvider
 from ui.replay_panel import ReplayPanel
 from ui.services import (
+    LOCATOR_ENCODER,
     AppPerformer,
     Backends,
     SharedEncoders,
@@ -98,7 +99,8 @@ class MainWindow(QMainWindow):
         self.matcher = LibraryMatcher(self.store)
         self.decider = QtDecisionProvider(self)
         self.encoders = SharedEncoders(self.backends)
-        self.finetuner = FineTuneService(self.paths, self._encoder, self, child_encoder=self._training_encoder())
+        self.finetuner = FineTuneService(self.paths, self._tuning_encoder, self,
+                                         child_encoder=self._training_encoder())
         self.replay_worker: ReplayWorker | None = None
         self.record_worker: RecordWorker | None = None
         self.performer: AppPerformer | None = None
@@ -172,6 +174,7 @@ class MainWindow(QMainWindow):
         self.banner.dismiss_button.clicked.connect(self._dismiss_suggestion)
         self.decider.bridge.prompt_shown.connect(self._prompt_shown)
         self.finetuner.message.connect(self.show_message)
+        self.finetuner.adapter_changed.connect(self._refresh_matcher)
 
         self.tray: TrayController | None = TrayController(self) if self.backends.tray else None
         if self.tray is not None:
@@ -217,14 +220,21 @@ class MainWindow(QMainWindow):
         """The encoder the settings name (shared by the watcher and the fine-tuner; any thread)."""
         return self.encoders.get(self.settings.encoder, self.paths.home)
 
+    def _tuning_encoder(self) -> object:
+        """The encoder the fine-tuner adapts: the one replays locate elements with (their Locator
+        follows its adapter); an encoder object handed in (tests, demos) is used as is."""
+        if self.backends.encoder is not None:
+            return self._encoder()
+        return self.encoders.get(LOCATOR_ENCODER, self.paths.home)
+
     def _training_encoder(self) -> str | None:
-        """Train in a separate process with the encoder the settings name; in-process only for an
-        encoder object handed in (tests, demos), which another process could not rebuild."""
-        return None if self.backends.encoder is not None else self.settings.encoder
+        """Train in a separate process with the replays' encoder; in-process only for an encoder
+        object handed in (tests, demos), which another process could not rebuild."""
+        return None if self.backends.encoder is not None else LOCATOR_ENCODER
 
     def _make_watch(self) -> WatchWorker:
         w = WatchWorker(self.backends.make_source, self.matcher, rate_hz=self.settings.capture_rate_hz,
-                        encoder_factory=self._encoder, parent=self)
+                        encoder_factory=self._encoder, paths=self.paths, parent=self)
         w.preview_max_wh = (max(64, self.live_view.width()), max(36, self.live_view.height()))
         w.preview.connect(self._on_preview)
         w.matched.connect(self._on_match)
@@ -593,7 +603,7 @@ class MainWindow(QMainWindow):
         if settings.encoder != old.encoder:
             self.encoders.forget_others(settings.encoder, self.paths.home)
             if self.backends.finetune:
-                self.finetuner.restart(self.paths, self._encoder, self._training_encoder())
+                self.finetuner.restart(self.paths, self._tuning_encoder, self._training_encoder())
             if self.watch.running:
                 self.watch.stop()
                 self.watch = self._make_watch()
@@ -617,7 +627,7 @@ class MainWindow(QMainWindow):
         self.matcher.store = self.store
         remember_home(paths.home)
         if self.backends.finetune:
-            self.finetuner.restart(paths, self._encoder, self._training_encoder())
+            self.finetuner.restart(paths, self._tuning_encoder, self._training_encoder())
         self.library.refresh()
         self._refresh_matcher()
         return True

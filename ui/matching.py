@@ -9,6 +9,7 @@ same encoder). The result names the best (workflow, step), its confidence (cosin
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ import numpy as np
 from rpa_vision.core.errors import RpaVisionError
 from rpa_vision.core.frame import Frame
 from rpa_vision.core.logging import get_logger
+from rpa_vision.core.paths import Paths
 from rpa_vision.workflow.state import ThumbnailStateEncoder
 from rpa_vision.workflow.store import WorkflowStore
 
@@ -52,6 +54,7 @@ class _Bank:
 
 
 VectorFn = Callable[[Frame], np.ndarray]
+StateAdapter = Callable[[np.ndarray], np.ndarray]  # (n, D) base state vectors -> adapted, unit rows
 
 
 class LibraryMatcher:
@@ -66,12 +69,33 @@ class LibraryMatcher:
         thumb = ThumbnailStateEncoder()
         self._encoders: dict[str, VectorFn] = {thumb.name: thumb.state_vector, **dict(encoders or {})}
         self._banks: dict[str, _Bank] = {}
+        self._adapters: dict[str, StateAdapter] = {}
         self._lock = threading.Lock()
         self.errors: dict[str, str] = {}
+        self._bound: set[tuple[str, int]] = set()
 
     def add_encoder(self, name: str, fn: VectorFn) -> None:
         with self._lock:
             self._encoders[name] = fn
+
+    def set_state_adapter(self, name: str, fn: StateAdapter | None) -> None:
+        """Compare ``name``'s vectors (stored and live) through ``fn`` (the fine-tuner's current
+        adapter); None compares base vectors. Takes effect at the next ``refresh``."""
+        with self._lock:
+            if fn is None:
+                self._adapters.pop(name, None)
+            else:
+                self._adapters[name] = fn
+
+    def _adapt(self, name: str, vectors: np.ndarray, adapters: Mapping[str, StateAdapter]) -> np.ndarray:
+        fn = adapters.get(name)
+        if fn is None:
+            return vectors
+        try:
+            return np.asarray(fn(vectors), dtype=np.float32)
+        except (RpaVisionError, ValueError) as exc:  # another encoder's vectors: compared as they are
+            log.debug("state adapter not applied to %s: %s", name, exc)
+            return vectors
 
     @property
     def size(self) -> int:
@@ -102,7 +126,10 @@ class LibraryMatcher:
                     norm = float(np.linalg.norm(v))
                     vecs.append(v / norm if norm > 0 else v)
                     keys.append((wf.name, step.index, n, step.describe()))
-        banks = {enc: _Bank(np.stack(v).astype(np.float32), k) for enc, (v, k) in per_enc.items() if v}
+        with self._lock:
+            adapters = dict(self._adapters)
+        banks = {enc: _Bank(self._adapt(enc, np.stack(v).astype(np.float32), adapters), k)
+                 for enc, (v, k) in per_enc.items() if v}
         with self._lock:
             self._banks = banks
             self.errors = errors
@@ -113,6 +140,7 @@ class LibraryMatcher:
         with self._lock:
             banks = dict(self._banks)
             encoders = dict(self._encoders)
+            adapters = dict(self._adapters)
         best: dict[tuple[str, int], StepMatch] = {}
         for enc, bank in banks.items():
             vec = (known or {}).get(enc)
@@ -122,6 +150,8 @@ class LibraryMatcher:
                     continue
                 vec = fn(frame)
             v = np.asarray(vec, dtype=np.float32).reshape(-1)
+            if enc in adapters:
+                v = self._adapt(enc, v.reshape(1, -1), adapters).reshape(-1)
             if v.size != bank.vectors.shape[1]:
                 continue
             norm = float(np.linalg.norm(v))
@@ -139,3 +169,36 @@ class LibraryMatcher:
         if ranked:
             margin = ranked[0].confidence - (ranked[1].confidence if len(ranked) > 1 else 0.0)
         return MatchResult(tuple(ranked[:top_k]), margin, sum(len(b.keys) for b in banks.values()))
+
+
+def bind_state_adapter(matcher: LibraryMatcher, name: str, paths: Paths, encoder: object) -> bool:
+    """Compare ``name``'s state vectors through the current fine-tuned adapter of ``encoder`` (the
+    registry the fine-tuner publishes to), re-reading the library after every swap. False (base
+    vectors) when there is no usable registry."""
+    from rpa_vision.finetune.wiring import adapt_state_vectors, shared_registry
+
+    try:
+        registry = shared_registry(paths, encoder)
+    except (RpaVisionError, OSError, AttributeError, TypeError, ValueError) as exc:
+        log.warning("state matching on base vectors (no fine-tuned adapter: %s)", exc)
+        return False
+    matcher.set_state_adapter(name, lambda v: adapt_state_vectors(v, registry.current))
+    key = (name, id(registry))
+    with matcher._lock:
+        first = key not in matcher._bound
+        matcher._bound.add(key)
+    if first:
+        ref = weakref.ref(matcher)
+
+        def swapped(_adapter: object) -> None:
+            m = ref()
+            if m is None:
+                registry.remove_listener(swapped)
+                return
+            try:
+                m.refresh()
+            except RpaVisionError as exc:
+                log.warning("cannot re-read the library after an adapter swap: %s", exc)
+
+        registry.on_swapped(swapped)
+    return True

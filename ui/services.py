@@ -56,6 +56,9 @@ class Backends:
         return create_encoder(name) if name == "builtin" else create_encoder(name, home=home)
 
 
+LOCATOR_ENCODER = "builtin"  # the encoder replays locate elements with (rpa_vision.locate.backends)
+
+
 class SharedEncoders:
     """One encoder per (name, home) for the whole app: the watcher and the fine-tuner embed with the
     same instance (a CLIP model is loaded once). Built on first use, on the caller's thread."""
@@ -74,9 +77,10 @@ class SharedEncoders:
             return enc
 
     def forget_others(self, name: str, home: Path) -> None:
-        """Drop every encoder but the one in use (after the setting changed)."""
+        """Drop every encoder but the one in use and the replays' (after the setting changed)."""
         with self._lock:
-            self._made = {k: v for k, v in self._made.items() if k == (name, str(home))}
+            keep = {(name, str(home)), (LOCATOR_ENCODER, str(home))}  # the fine-tuner's stays
+            self._made = {k: v for k, v in self._made.items() if k in keep}
 
 
 # --- the home folder ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from rpa_vision.core.errors import RpaVisionError
 from rpa_vision.core.geometry import Box
 from rpa_vision.core.logging import get_logger
-from ui.matching import LibraryMatcher, MatchResult
+from ui.matching import LibraryMatcher, MatchResult, bind_state_adapter
 from ui.qt_images import shrink
 from ui.tasks import background_priority
 
@@ -62,9 +62,11 @@ class WatchWorker(QObject):
 
     def __init__(self, source_factory: Callable[[], Any], matcher: LibraryMatcher, *, rate_hz: float = 2.0,
                  encoder_factory: Callable[[], Any] | None = None, monitor: int = 1,
-                 parent: QObject | None = None) -> None:
+                 paths: Any = None, parent: QObject | None = None) -> None:
+        """``paths``: the home folder whose fine-tuned adapter the state match follows (None: base vectors)."""
         super().__init__(parent)
         self._source_factory = source_factory
+        self._paths = paths
         self._encoder_factory = encoder_factory
         self.matcher = matcher
         self.rate_hz = rate_hz
@@ -133,6 +135,8 @@ class WatchWorker(QObject):
             self.perceiver = Perceiver(encoder)
             name = str(getattr(encoder, "name", "?"))
             self.matcher.add_encoder("perceiver:" + name, lambda f: self.perceiver.perceive(f).state_vector)
+            if self._paths is not None:
+                bind_state_adapter(self.matcher, "perceiver:" + name, self._paths, encoder)
             why = getattr(encoder, "chosen_because", "")
             self._set(perception="ok", encoder=name + (f" ({why})" if why else ""))
             log.info("perception ready: encoder %s", name)

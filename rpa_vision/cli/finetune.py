@@ -15,7 +15,7 @@ def _tuner(args: argparse.Namespace) -> Any:
     from rpa_vision.finetune import FineTuner
 
     paths = Paths.resolve(args.home).ensure()
-    encoder = create_encoder(args.encoder)
+    encoder = create_encoder(args.encoder, home=paths.home)  # a CLIP model cached under the home too
     return FineTuner.for_encoder(paths, encoder, shared=False)
 
 
@@ -65,7 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("rollback", _rollback, "make an earlier adapter version current (0 = identity)"),
     ):
         sp = fsub.add_parser(name, help=help_)
-        sp.add_argument("--encoder", default="auto", help="encoder whose embeddings are adapted (default auto)")
+        sp.add_argument("--encoder", default="builtin",
+                        help="encoder whose embeddings are adapted (default builtin: the one replays locate with)")
         sp.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS, help="home folder")
         if name == "status":
             sp.add_argument("--json", action="store_true")

@@ -68,13 +68,16 @@ def _target(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rpa_vision.locate import Locator, LocatorConfig
+    from rpa_vision.core.paths import Paths
+    from rpa_vision.locate import LocatorConfig
+    from rpa_vision.workflow.runtime import adapted_locator
 
     if args.top < 1:
         raise ValidationError(f"--top must be >= 1, got {args.top}", field="top")
     target = _target(args)
     screen = _screen(args)
-    locator = Locator(config=LocatorConfig(use_ocr=not args.no_ocr))
+    # the same locator a replay uses: default encoder + the user's current fine-tuned adapter
+    locator = adapted_locator(Paths.resolve(args.home), LocatorConfig(use_ocr=not args.no_ocr))
     cands = locator.locate(target, screen, top_k=args.top)
     if args.json:
         print(json.dumps([c.to_json() for c in cands], indent=2))

@@ -76,6 +76,47 @@ def test_matcher_ignores_vectors_of_other_encoders(tmp_path: Path) -> None:
     assert r.best is None and r.prototypes == 1
 
 
+def test_matcher_compares_through_the_state_adapter_and_falls_back_when_it_does_not_fit(tmp_path: Path) -> None:
+    from rpa_vision.core.errors import ProvenanceMismatchError
+    from rpa_vision.workflow.state import ThumbnailStateEncoder
+    from ui.matching import LibraryMatcher
+
+    store = WorkflowStore(Paths(tmp_path))
+    a, c = screen_image(0), np.full((400, 640, 3), 30, np.uint8)
+    _workflow_with_states(store, "w", [a, c])
+    name = ThumbnailStateEncoder().name
+    m = LibraryMatcher(store)
+    m.refresh()
+    base = m.match(Frame.from_array(c))
+    assert base.best is not None and base.best.step_index == 1 and base.margin > 0.05
+
+    seen: list[int] = []
+
+    def keep_first_half(v: np.ndarray) -> np.ndarray:  # an "adapter" under which the screens look alike
+        seen.append(v.shape[0])
+        out = np.zeros_like(v)
+        out[:, 0] = 1.0
+        return out
+
+    m.set_state_adapter(name, keep_first_half)
+    m.refresh()
+    adapted = m.match(Frame.from_array(c))
+    assert seen == [2, 1]  # the stored states at refresh, then the live one
+    assert adapted.best is not None and adapted.best.confidence > 0.99 and adapted.margin < 1e-6
+
+    def foreign(v: np.ndarray) -> np.ndarray:
+        raise ProvenanceMismatchError("another encoder", expected=1, found=int(v.shape[1]))
+
+    m.set_state_adapter(name, foreign)
+    m.refresh()
+    fallback = m.match(Frame.from_array(c))
+    assert fallback.best is not None and fallback.best.step_index == 1
+    assert abs(fallback.margin - base.margin) < 1e-6
+    m.set_state_adapter(name, None)
+    m.refresh()
+    assert abs(m.match(Frame.from_array(c)).margin - base.margin) < 1e-6
+
+
 def test_live_view_paints_frame_and_regions(qtbot: Any) -> None:
     from ui.live_view import LiveView
     from ui.qt_images import qimage_to_bgr
@@ -339,3 +380,22 @@ def test_background_work_runs_below_the_gui_threads_priority(qtbot: Any) -> None
         task.start()
     mine, child = got.args[0]
     assert mine > nice() and child == mine
+
+
+def test_the_app_fine_tunes_the_encoder_replays_locate_with(qtbot: Any, tmp_path: Path) -> None:
+    """Whatever encoder the state match uses, the adapter the app trains is the one a replay's
+    Locator is bound to (same encoder identity), trained in a separate process."""
+    from rpa_vision.finetune.adapter import encoder_identity
+    from rpa_vision.finetune.wiring import encoder_provenance
+    from rpa_vision.locate.backends import default_encoder
+    from ui.main_window import MainWindow
+    from ui.services import Backends
+
+    w = MainWindow(str(tmp_path / "h"), backends=Backends(global_hotkeys=False, tray=False, watch=False,
+                                                            finetune=False))
+    qtbot.addWidget(w, before_close_func=lambda widget: widget.shutdown())
+    tuned = w._tuning_encoder()
+    assert encoder_identity(encoder_provenance(tuned)) == encoder_identity(encoder_provenance(default_encoder()))
+    assert w._training_encoder() == getattr(tuned, "name", None)
+    w.encoders.forget_others("clip", w.paths.home)  # switching the state encoder keeps the tuner's
+    assert w._tuning_encoder() is tuned
