@@ -1,9 +1,11 @@
 """Which recorded step does the current screen look like? (The live "state match".)
 
 The app compares the current screen's state vector with the before-state of every step of every
-workflow in the library, per state encoder (a vector is only compared with vectors made by the
-same encoder). The result names the best (workflow, step), its confidence (cosine similarity in
-[0, 1]), the margin to the best *other* step, and the runners-up.
+workflow in the library (healed looks included), per state encoder: one ``PrototypeIndex`` per
+encoder (a vector is only compared with vectors made by the same encoder), searched through the
+library's ``Matcher``, which groups prototypes by (workflow, step). The result names the best
+(workflow, step), its confidence (cosine similarity in [0, 1]), the margin to the best *other*
+step, and the runners-up.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from rpa_vision.core.errors import RpaVisionError
 from rpa_vision.core.frame import Frame
 from rpa_vision.core.logging import get_logger
 from rpa_vision.core.paths import Paths
+from rpa_vision.index import Matcher, PrototypeIndex, Provenance
 from rpa_vision.workflow.state import ThumbnailStateEncoder
 from rpa_vision.workflow.store import WorkflowStore
 
@@ -49,8 +52,21 @@ class MatchResult:
 
 @dataclass
 class _Bank:
-    vectors: np.ndarray
-    keys: list[tuple[str, int, int, str]] = field(default_factory=list)
+    """One encoder's prototypes: the index searched, and (step count, description) per step."""
+
+    matcher: Matcher
+    steps: dict[tuple[str, int], tuple[int, str]] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.matcher.index)
+
+    @classmethod
+    def build(cls, encoder: str, vectors: np.ndarray, keys: list[tuple[str, int, int, str]]) -> _Bank:
+        index = PrototypeIndex(Provenance(encoder or "unnamed", int(vectors.shape[1])))
+        index.add(vectors, [{"workflow": wf, "step": idx, "kind": "state", "label": desc}
+                            for wf, idx, _n, desc in keys])
+        return cls(Matcher(index), {(wf, idx): (n, desc) for wf, idx, n, desc in keys})
 
 
 VectorFn = Callable[[Frame], np.ndarray]
@@ -100,7 +116,7 @@ class LibraryMatcher:
     @property
     def size(self) -> int:
         with self._lock:
-            return sum(len(b.keys) for b in self._banks.values())
+            return sum(b.size for b in self._banks.values())
 
     def refresh(self) -> int:
         """Re-read the library (workflows that fail to load are skipped and remembered)."""
@@ -124,16 +140,18 @@ class LibraryMatcher:
                     if vecs and v.size != vecs[0].size:
                         continue
                     norm = float(np.linalg.norm(v))
-                    vecs.append(v / norm if norm > 0 else v)
+                    if not np.isfinite(norm) or norm == 0:  # no direction: nothing to compare
+                        continue
+                    vecs.append(v / norm)
                     keys.append((wf.name, step.index, n, step.describe()))
         with self._lock:
             adapters = dict(self._adapters)
-        banks = {enc: _Bank(self._adapt(enc, np.stack(v).astype(np.float32), adapters), k)
+        banks = {enc: _Bank.build(enc, self._adapt(enc, np.stack(v).astype(np.float32), adapters), k)
                  for enc, (v, k) in per_enc.items() if v}
         with self._lock:
             self._banks = banks
             self.errors = errors
-        return sum(len(b.keys) for b in banks.values())
+        return sum(b.size for b in banks.values())
 
     def match(self, frame: Frame, top_k: int = 4, known: Mapping[str, np.ndarray] | None = None) -> MatchResult:
         """Match a frame; ``known`` supplies vectors already computed (by encoder name)."""
@@ -152,23 +170,22 @@ class LibraryMatcher:
             v = np.asarray(vec, dtype=np.float32).reshape(-1)
             if enc in adapters:
                 v = self._adapt(enc, v.reshape(1, -1), adapters).reshape(-1)
-            if v.size != bank.vectors.shape[1]:
+            if v.size != bank.matcher.index.provenance.dim:
                 continue
             norm = float(np.linalg.norm(v))
-            if norm == 0:
+            if not np.isfinite(norm) or norm == 0:
                 continue
-            sims = np.clip(bank.vectors @ (v / norm), 0.0, 1.0)
-            for i in np.argsort(-sims)[: max(top_k * 4, 8)]:
-                wf, idx, n, desc = bank.keys[int(i)]
-                conf = float(sims[int(i)])
-                cur = best.get((wf, idx))
+            for m in bank.matcher.match(v / norm, k=max(top_k, 2)):
+                n, desc = bank.steps[(m.workflow, m.step)]
+                conf = float(np.clip(m.score, 0.0, 1.0))
+                cur = best.get((m.workflow, m.step))
                 if cur is None or conf > cur.confidence:
-                    best[(wf, idx)] = StepMatch(wf, idx, n, conf, desc)
+                    best[(m.workflow, m.step)] = StepMatch(m.workflow, m.step, n, conf, desc)
         ranked = sorted(best.values(), key=lambda m: -m.confidence)
         margin = 0.0
         if ranked:
             margin = ranked[0].confidence - (ranked[1].confidence if len(ranked) > 1 else 0.0)
-        return MatchResult(tuple(ranked[:top_k]), margin, sum(len(b.keys) for b in banks.values()))
+        return MatchResult(tuple(ranked[:top_k]), margin, sum(b.size for b in banks.values()))
 
 
 def bind_state_adapter(matcher: LibraryMatcher, name: str, paths: Paths, encoder: object) -> bool:
