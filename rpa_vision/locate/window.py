@@ -27,6 +27,11 @@ _SCREEN = 320
 _MIN_SIDE = 40
 #: Width/height stretches tried around the best uniform scale.
 _STRETCH = (0.8, 0.9, 1.0, 1.12, 1.3)
+#: A uniform fit at least this good is only tried with a few stretches around it.
+_GOOD = 0.8
+#: Ratio between neighbouring scales of the per-axis scan of a poor fit, and its refinement.
+_AXIS_STEP = 1.04
+_REFINE = (0.98, 1.02, 0.99, 1.01)
 #: Below this correlation the window is considered not found.
 MIN_CORR = 0.55
 
@@ -109,17 +114,33 @@ def fit_window(ref_grad: np.ndarray, region: Box, pyramid: ScreenPyramid, scales
     if best is None:
         return None
     lo, hi = 0.9 * min(scales), 1.1 * max(scales)
-    for axis in (0, 1):  # width stretch, then height stretch, around the best so far
+
+    def better(cur: tuple[float, Box, float, float], sx: float, sy: float) -> tuple[float, Box, float, float]:
+        if not (lo <= sx <= hi and lo <= sy <= hi):
+            return cur
+        got = try_scale(sx, sy)
+        return (got[0], got[1], sx, sy) if got is not None and got[0] > cur[0] else cur
+
+    if best[0] >= _GOOD:
+        for axis in (0, 1):  # width stretch, then height stretch, around the best so far
+            base = best
+            for f in _STRETCH:
+                if f != 1.0:
+                    best = better(best, base[2] * f, base[3]) if axis == 0 else better(best, base[2], base[3] * f)
+        v, box, sx, sy = best
+        return WindowFit(region, box, sx, sy, v)
+    # A poor uniform fit: the window may be stretched unevenly (a resized window whose widgets
+    # grow with it). Its rows line up when its height scale is right whatever its width scale
+    # (and its columns conversely), so each axis is scanned finely on its own, then refined.
+    grid = [lo * _AXIS_STEP**i for i in range(int(np.log(hi / lo) / np.log(_AXIS_STEP)) + 1)]
+    for axis in (1, 0):
         base = best
-        for f in _STRETCH:
-            if f == 1.0:
-                continue
-            sx, sy = (base[2] * f, base[3]) if axis == 0 else (base[2], base[3] * f)
-            if not (lo <= sx <= hi and lo <= sy <= hi):
-                continue
-            got = try_scale(sx, sy)
-            if got is not None and got[0] > best[0]:
-                best = (got[0], got[1], sx, sy)
+        for g in grid:
+            best = better(best, base[2], g) if axis == 1 else better(best, g, base[3])
+    for f in _REFINE:
+        base = best
+        best = better(best, base[2], base[3] * f)
+        best = better(best, base[2] * f, best[3])
     v, box, sx, sy = best
     if v < MIN_CORR:
         return None
