@@ -345,7 +345,8 @@ class Locator:
         if memo is not None and memo[0] is target:
             fit: WindowFit | None = memo[1]
             return fit
-        fit = fit_window(ref_grad, region, scr.pyramid, scales)
+        fit = fit_window(ref_grad, region, scr.pyramid, scales, uneven=target.window_box is not None
+                         and region == target.window_box.clip(ref.shape[1], ref.shape[0]))
         with self._lock:
             scr.memo[key] = (target, fit)
         return fit

@@ -70,9 +70,13 @@ def surroundings(target_box: Box, window_box: Box | None, ref_wh: tuple[int, int
     return r
 
 
-def fit_window(ref_grad: np.ndarray, region: Box, pyramid: ScreenPyramid, scales: Sequence[float]) -> WindowFit | None:
+def fit_window(
+    ref_grad: np.ndarray, region: Box, pyramid: ScreenPyramid, scales: Sequence[float], *, uneven: bool = True
+) -> WindowFit | None:
     """Best placement of ``region`` of the reference (its full-resolution gradient ``ref_grad``)
-    on the screen, over ``scales`` and stretches around the best; ``None`` below ``MIN_CORR``."""
+    on the screen, over ``scales`` and stretches around the best; ``None`` below ``MIN_CORR``.
+    ``uneven``: when the uniform fit is poor, scan each axis's scale on its own (for a recorded
+    window, which a resize stretches unevenly; ~25 ms more, so not for mere surroundings)."""
     x1, y1, x2, y2 = region.as_int_tuple()
     patch = ref_grad[y1:y2, x1:x2]
     if patch.size == 0 or float(patch.std()) < 1e-3:
@@ -121,7 +125,7 @@ def fit_window(ref_grad: np.ndarray, region: Box, pyramid: ScreenPyramid, scales
         got = try_scale(sx, sy)
         return (got[0], got[1], sx, sy) if got is not None and got[0] > cur[0] else cur
 
-    if best[0] >= _GOOD:
+    if best[0] >= _GOOD or not uneven:
         for axis in (0, 1):  # width stretch, then height stretch, around the best so far
             base = best
             for f in _STRETCH:

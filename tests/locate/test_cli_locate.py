@@ -43,6 +43,7 @@ def test_reference_and_box_json(shots, capsys, home) -> None:
 def test_target_image_plain_table(shots, tmp_path, capsys, home) -> None:
     rp, sp, ref_boxes, boxes = shots
     ref = cv2.imread(str(rp))
+    assert ref is not None
     x1, y1, x2, y2 = ref_boxes["btn_apply"].as_int_tuple()
     tp = tmp_path / "target.png"
     cv2.imwrite(str(tp), ref[y1:y2, x1:x2])

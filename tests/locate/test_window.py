@@ -129,7 +129,7 @@ def test_layout_evidence_when_the_window_is_known() -> None:
     assert top.evidence.get("layout", 0.0) > 0.5
 
 
-def _suite_or_skip():  # type: ignore[no-untyped-def]
+def _suite_or_skip():
     from benchmarks.suite.load import load_suite
 
     try:
