@@ -132,7 +132,7 @@ def fit_window(
                 if f != 1.0:
                     best = better(best, base[2] * f, base[3]) if axis == 0 else better(best, base[2], base[3] * f)
         v, box, sx, sy = best
-        return WindowFit(region, box, sx, sy, v)
+        return WindowFit(region, box, sx, sy, v) if v >= MIN_CORR else None
     # A poor uniform fit: the window may be stretched unevenly (a resized window whose widgets
     # grow with it). Its rows line up when its height scale is right whatever its width scale
     # (and its columns conversely), so each axis is scanned finely on its own, then refined.
