@@ -27,6 +27,8 @@ _SCREEN = 320
 _MIN_SIDE = 40
 #: Width/height stretches tried around the best uniform scale.
 _STRETCH = (0.8, 0.9, 1.0, 1.12, 1.3)
+#: A uniform fit this good ends the search (most replays: same scale, window moved at most).
+_SURE = 0.9
 #: A uniform fit at least this good is only tried with a few stretches around it.
 _GOOD = 0.8
 #: Ratio between neighbouring scales of the per-axis scan of a poor fit, and its refinement.
@@ -109,12 +111,14 @@ def fit_window(
         return float(v), Box(bx, by, bx + rw * sx, by + rh * sy)
 
     best: tuple[float, Box, float, float] | None = None
-    for s in scales:
+    for s in sorted(scales, key=lambda s: abs(np.log(s))):  # the unchanged scale first
         if rw * s >= sw or rh * s >= sh:
             continue
         got = try_scale(s, s)
         if got is not None and (best is None or got[0] > best[0]):
             best = (got[0], got[1], s, s)
+            if best[0] >= _SURE:  # the window as it was (moved, re-themed): nothing to search
+                return WindowFit(region, best[1], s, s, best[0])
     if best is None:
         return None
     lo, hi = 0.9 * min(scales), 1.1 * max(scales)
