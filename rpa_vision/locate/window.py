@@ -1,8 +1,11 @@
 """Where the recorded window (or the recorded surroundings) is on the current screen.
 
 The window's whole gradient picture, pooled small, is matched over the screen at the searched
-scales, then at a few unequal width/height stretches around the best one (a resized window
-stretches its widgets more one way than the other). The fit maps a point of the reference
+scales (the unchanged scale first: a moved or re-themed window ends the search there), then at a
+few unequal width/height stretches around the best one. When no uniform scale fits well, a
+recorded window may have been resized unevenly (xcalc's keys grow 1.33 wide and 1.42 high while
+their labels keep their size); a grid of widgets correlates only within a few percent of the
+right scale per axis, so each axis is then scanned finely on its own and refined. The fit maps a point of the reference
 window to the screen: an element keeps its place relative to its window when the window moves,
 is rescaled, re-themed, gets another font or is resized, so the fit predicts where the target
 should be. A re-laid-out window still fits, but its moved element is not where predicted; the
