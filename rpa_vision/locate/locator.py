@@ -425,6 +425,10 @@ class Locator:
             self._cheap(target, scr, c, t_aspect)
         # near-duplicates only: a slightly-off box at the right scale must survive until refined
         keep = nms([c.box for c in cands], [c.score for c in cands], max(cfg.nms_iou, 0.7))[: cfg.max_candidates]
+        # predicted boxes (window fit, anchors, last place) exist for when the appearance changed:
+        # they stay whatever their cheap score (else one desktop pixel can reorder the cut)
+        kept = set(keep)
+        keep += [i for i, c in enumerate(cands) if c.source == "predicted" and i not in kept]
         cands = [cands[i] for i in keep]
         # 2. refine the best at full resolution
         for c in cands[:_REFINE_TOP]:

@@ -164,3 +164,22 @@ def test_small_elements_of_real_screens(ref_config: str, config: str, element: s
     res = fast_locator().locate(spec, other.image)
     assert res and twin.box.contains(res[0].box.center), (res[0].box if res else None, twin.box)
     assert res[0].confidence >= res[-1].confidence
+
+
+@pytest.mark.parametrize("flip", [25, 37, 61, 145])
+def test_window_prediction_survives_whatever_one_desktop_pixel(flip: int) -> None:
+    """xgc with another font: the label's box is only found where the window fit predicts it (its
+    appearance changed); that prediction must not fall out of the candidate pool because one
+    desktop pixel reordered the cheap ranking."""
+    suite = _suite_or_skip()
+    try:
+        ref, other = suite.get("xgc_base"), suite.get("xgc_font")
+    except KeyError:
+        pytest.skip("xgc_font not in this suite")
+    el, twin = ref.element("xgc/0.5.1"), other.element("xgc/0.5.1")
+    assert el is not None and twin is not None
+    screen = other.image.copy()
+    screen[2, 2, 0] ^= np.uint8(flip)
+    spec = TargetSpec.from_reference(ref.image, el.box, window_box=ref.window)
+    res = fast_locator().locate(spec, screen, top_k=5)
+    assert any(twin.box.contains(c.box.center) for c in res), [c.box for c in res]
