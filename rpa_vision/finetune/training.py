@@ -47,6 +47,15 @@ class TrainConfig:
     #: at 659-D), but on the look-alike icon test it generalised worse (held-out 0.88-0.93 vs 0.975
     #: after 20 corrections), hence off by default. The saved adapter is the full matrix either way.
     rank: int = 0
+    #: Early stopping on the held-out loss: every ``check_every`` epochs the validation loss is
+    #: computed; when it rose clearly above its best (over-fitting) and stayed there for
+    #: ``patience`` epochs (after at least ``min_epochs``), training stops and the parameters of the
+    #: best check are kept (also when the last epoch ends over-fitted). A held-out loss that merely
+    #: stops improving (it is ~0 once the few validation examples are separated) does not stop
+    #: training: on the look-alike icons the unseen examples kept improving. ``patience=0``: off.
+    patience: int = 20
+    check_every: int = 5
+    min_epochs: int = 40
 
     def __post_init__(self) -> None:
         if self.min_examples < 2:
@@ -57,6 +66,8 @@ class TrainConfig:
             raise ValidationError("epochs, lr, temperature and threads must be positive", field="config")
         if self.rank < 0:
             raise ValidationError("rank must be >= 0 (0 = full)", field="rank")
+        if self.patience < 0 or self.check_every < 1 or self.min_epochs < 0:
+            raise ValidationError("patience and min_epochs must be >= 0, check_every >= 1", field="patience")
 
 
 @dataclass(frozen=True)
@@ -89,7 +100,8 @@ class TrainingResult:
     train_examples: int
     val_examples: int
     duration_s: float
-    history: list[float] = field(default_factory=list)
+    history: list[float] = field(default_factory=list)  # training loss per epoch run
+    best_epoch: int = 0  # the epoch whose parameters were kept (early stopping)
 
     @property
     def improved(self) -> bool:
@@ -160,6 +172,43 @@ def _contrast_basis(vectors: np.ndarray, t: Triplets, rows: np.ndarray, rank: in
     return np.ascontiguousarray(vt[:keep].T.astype(np.float32))
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """The triplets of some rows as torch tensors over only the vectors they use (renumbered)."""
+
+    x: Any  # (n, dim) base vectors used by these rows
+    anchor: Any  # (M,) into x
+    positive: Any  # (M,)
+    negatives: Any  # (M, K), padding mapped to 0 and masked
+    mask: Any  # (M, K) bool, True where a negative is real
+
+    @classmethod
+    def of(cls, torch: Any, vectors: np.ndarray, t: Triplets, rows: np.ndarray) -> _Batch:
+        a, p, n = t.anchor[rows], t.positive[rows], t.negatives[rows]
+        used, inv = np.unique(np.concatenate([a, p, np.maximum(n, 0).ravel()]), return_inverse=True)
+        inv = inv.astype(np.int64)
+        m = len(a)
+        return cls(torch.from_numpy(np.ascontiguousarray(vectors[used])), torch.from_numpy(inv[:m]),
+                   torch.from_numpy(inv[m:2 * m]), torch.from_numpy(inv[2 * m:].reshape(n.shape)),
+                   torch.from_numpy(n >= 0))
+
+    def loss(self, torch: Any, z: Any, temperature: float, symmetric: bool) -> Any:
+        """InfoNCE of the adapted (not yet normalised) vectors ``z``. All similarities come from one
+        matrix product, then are gathered: far cheaper than per-triplet products (and their
+        scatter-add backward)."""
+        z = z / z.norm(dim=1, keepdim=True).clamp_min(1e-8)
+        sim = (z @ z.T) * (1.0 / temperature)
+        sp = sim[self.anchor, self.positive].unsqueeze(1)
+        target = torch.zeros(len(self.anchor), dtype=torch.long)
+        ce = torch.nn.functional.cross_entropy
+        sn = sim[self.anchor.unsqueeze(1), self.negatives].masked_fill(~self.mask, float("-inf"))
+        loss = ce(torch.cat([sp, sn], dim=1), target)
+        if symmetric:  # the positive must also pick its anchor over the negatives
+            sn2 = sim[self.positive.unsqueeze(1), self.negatives].masked_fill(~self.mask, float("-inf"))
+            loss = loss + ce(torch.cat([sp, sn2], dim=1), target)
+        return loss
+
+
 def lower_thread_priority(nice: int = 10) -> bool:
     """Let the calling thread give way to perception for the CPU (Linux: a per-thread nice value;
     elsewhere nothing). Only for a thread that ends after training: it cannot be raised again."""
@@ -201,7 +250,8 @@ def train_adapter(
     torch.set_num_threads(config.threads)
     try:
         torch.manual_seed(config.seed)
-        x = torch.from_numpy(vectors)
+        train = _Batch.of(torch, vectors, triplets, train_rows)
+        val = _Batch.of(torch, vectors, triplets, val_rows)
         b = torch.zeros(dim, requires_grad=True)
         low_rank = 0 < config.rank < dim
         if low_rank:  # W = u @ v.T: u starts at zero (identity), v the main directions that tell apart
@@ -211,30 +261,23 @@ def train_adapter(
         else:
             w = torch.zeros((dim, dim), requires_grad=True)
             params = [w, b]
-        opt = torch.optim.Adam(params, lr=config.lr)
-        tr = torch.from_numpy(train_rows)
-        anc = torch.from_numpy(triplets.anchor)[tr]
-        pos = torch.from_numpy(triplets.positive)[tr]
-        neg = torch.from_numpy(triplets.negatives)[tr]
-        neg_mask = neg >= 0
+        opt = torch.optim.Adam(params, lr=config.lr, fused=True)
+
+        def residual() -> Any:
+            return (u @ v.T) if low_rank else w
+
         history: list[float] = []
-        for _epoch in range(config.epochs):
+        best: tuple[float, int, Any, Any] | None = None  # (val loss, epoch, weight, bias)
+        overfit = False  # the last check's held-out loss is clearly above the best one
+        for epoch in range(1, config.epochs + 1):
             if cancel is not None and cancel.is_set():
                 raise TrainingSkipped("cancelled")
             time.sleep(0)  # hand the interpreter to perception between epochs
-            z = (x + (x @ v) @ u.T + b) if low_rank else (x + x @ w.T + b)
-            z = z / z.norm(dim=1, keepdim=True).clamp_min(1e-8)
-            za, zp = z[anc], z[pos]
-            sp = (za * zp).sum(dim=1, keepdim=True)
-            sn = torch.einsum("md,mkd->mk", za, z[neg.clamp_min(0)])
-            sn = sn.masked_fill(~neg_mask, float("-inf"))
-            logits = torch.cat([sp, sn], dim=1) / config.temperature
-            # symmetric term: the positive must also pick its anchor over the negatives
-            sn2 = torch.einsum("md,mkd->mk", zp, z[neg.clamp_min(0)]).masked_fill(~neg_mask, float("-inf"))
-            logits2 = torch.cat([sp, sn2], dim=1) / config.temperature
-            target = torch.zeros(len(anc), dtype=torch.long)
-            loss = torch.nn.functional.cross_entropy(logits, target) + torch.nn.functional.cross_entropy(
-                logits2, target)
+            if low_rank:
+                z = train.x + (train.x @ v) @ u.T + b
+            else:
+                z = train.x + train.x @ w.T + b
+            loss = train.loss(torch, z, config.temperature, symmetric=True)
             # ||W||_F^2, for W = u v^T as trace(u^T u v^T v) without forming W
             w_sq = ((u.T @ u) * (v.T @ v)).sum() if low_rank else w.pow(2).sum()
             loss = loss + config.weight_decay * (w_sq + b.pow(2).sum())
@@ -242,8 +285,21 @@ def train_adapter(
             loss.backward()
             opt.step()
             history.append(float(loss.detach()))
-        weight = ((u @ v.T) if low_rank else w).detach().numpy().astype(np.float32).copy()
-        bias = b.detach().numpy().astype(np.float32).copy()
+            if config.patience and (epoch % config.check_every == 0 or epoch == config.epochs):
+                with torch.no_grad():
+                    wt = residual()
+                    vl = float(val.loss(torch, val.x + val.x @ wt.T + b, config.temperature, symmetric=False))
+                if best is None or vl < best[0] - max(1e-4, 0.01 * best[0]):
+                    best = (vl, epoch, wt.detach().clone(), b.detach().clone())
+                overfit = vl > 2.0 * best[0] + 1e-3
+                if overfit and epoch - best[1] >= config.patience and epoch >= config.min_epochs:
+                    break  # the held-out loss went up and stayed up: keep the best check
+        if overfit and best is not None:
+            weight_t, bias_t, kept = best[2], best[3], best[1]
+        else:
+            weight_t, bias_t, kept = residual().detach(), b.detach(), len(history)
+        weight = weight_t.numpy().astype(np.float32).copy()
+        bias = bias_t.numpy().astype(np.float32).copy()
     finally:
         torch.set_num_threads(old_threads)
     metrics: dict[str, Any] = {}
@@ -252,4 +308,4 @@ def train_adapter(
     metrics.update(val_accuracy=after.accuracy, val_margin=after.margin, val_loss=after.loss,
                    train_examples=int(train_rows.size), val_examples=int(val_rows.size))
     return TrainingResult(adapter, before, after, int(train_rows.size), int(val_rows.size),
-                          time.perf_counter() - started, history)
+                          time.perf_counter() - started, history, kept)
