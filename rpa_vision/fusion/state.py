@@ -1,10 +1,15 @@
 """The state vector of a screen: a weighted concatenation of L2-normalised blocks.
 
-``[ global | pooled regions | OCR text | window title ]``, each block unit length times its
-weight, the whole L2-normalised again. The dimension depends only on the embedding dimension
-and ``FusionConfig.text_dim`` (``state_dim``), never on what a screen happens to have, so every
-state vector of one encoder fits one FAISS inner-product index. A missing block (no regions, no
-OCR, no title) is zeros: the other blocks keep their relative weights.
+``[ global | pooled regions | OCR text | window title | layout ]``, each block unit length times
+its weight, the whole L2-normalised again. The dimension depends only on the embedding dimension,
+``FusionConfig.text_dim`` and ``FusionConfig.layout_grid`` (``state_dim``), never on what a
+screen happens to have, so every state vector of one encoder fits one FAISS inner-product index.
+A missing block (no regions, no OCR, no title, no layout) is zeros: the other blocks keep their
+relative weights. The two embedding blocks come first (an encoder adapter maps exactly those).
+
+The layout block is a weight-free raster of where the window has edges (computed by perception,
+``rpa_vision.perception.layout``): it keeps small differences between two states of one window
+that an embedding of the whole window, computed from a small picture, does not see.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ def state_dim(embed_dim: int, config: FusionConfig = _DEFAULT) -> int:
     """The dimension of state vectors built from ``embed_dim``-dimensional embeddings."""
     if embed_dim <= 0:
         raise ValidationError(f"embedding dimension must be > 0, got {embed_dim}", field="embed_dim")
-    return 2 * int(embed_dim) + 2 * config.text_dim
+    return 2 * int(embed_dim) + 2 * config.text_dim + config.layout_dim
 
 
 def _vector(v: object, name: str, dim: int | None = None) -> np.ndarray:
@@ -81,6 +86,7 @@ def state_vector(
     text_vec: np.ndarray | None = None,
     title_vec: np.ndarray | None = None,
     config: FusionConfig = _DEFAULT,
+    layout_vec: np.ndarray | None = None,
 ) -> np.ndarray:
     """The screen's state vector, float32 and unit length, of dimension ``state_dim(D, config)``."""
     g = _vector(global_emb, "global_emb")
@@ -96,11 +102,16 @@ def state_vector(
                                                                                                    np.float32)
     tt = unit(_vector(title_vec, "title_vec", config.text_dim)) if title_vec is not None else np.zeros(
         config.text_dim, np.float32)
+    if layout_vec is not None and config.layout_dim > 0:
+        lay = unit(_vector(layout_vec, "layout_vec", config.layout_dim))
+    else:
+        lay = np.zeros(config.layout_dim, np.float32)
     out = np.concatenate([
         unit(g) * np.float32(config.global_weight),
         pooled * np.float32(config.regions_weight),
         t * np.float32(config.text_weight),
         tt * np.float32(config.title_weight),
+        lay * np.float32(config.layout_weight),
     ])
     n = float(np.linalg.norm(out))
     if n == 0:

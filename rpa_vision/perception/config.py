@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from rpa_vision.core.errors import ValidationError
 from rpa_vision.fusion import FusionConfig
+from rpa_vision.perception.layout import LayoutConfig
+from rpa_vision.perception.window import WindowConfig
 
 
 def _int_at_least(name: str, value: object, lo: int) -> None:
@@ -27,6 +29,11 @@ class PerceiverConfig:
     - ``cache_entries`` / ``cache_bytes``: bounds of the embedding cache the Perceiver creates
       when it is not given one.
     - ``dirty_margin_px``: a region within this distance of a dirty rectangle is re-embedded.
+    - ``state_window``: the state vector (global embedding and layout) is computed from the
+      application window found in the frame (``rpa_vision.perception.window``: the largest
+      framed rectangle), the whole frame when none is found or when this is False. A window
+      moved, or shown on another screen size or desktop, keeps its state vector.
+    - ``window`` / ``layout``: settings of the window finder and of the layout block.
     - ``fusion``: the fusion rules' weights; the state vector is
       ``rpa_vision.fusion.state_vector`` (dimension ``state_dim(encoder.dim, fusion)``).
     """
@@ -38,6 +45,9 @@ class PerceiverConfig:
     cache_entries: int = 20_000
     cache_bytes: int = 64 * 1024 * 1024
     dirty_margin_px: int = 2
+    state_window: bool = True
+    window: WindowConfig = field(default_factory=WindowConfig)
+    layout: LayoutConfig = field(default_factory=LayoutConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
 
     def __post_init__(self) -> None:
@@ -51,5 +61,11 @@ class PerceiverConfig:
         _int_at_least("cache_entries", self.cache_entries, 1)
         _int_at_least("cache_bytes", self.cache_bytes, 1024)
         _int_at_least("dirty_margin_px", self.dirty_margin_px, 0)
+        if not isinstance(self.state_window, bool):
+            raise ValidationError("state_window must be True or False", field="state_window")
+        if not isinstance(self.window, WindowConfig):
+            raise ValidationError("window must be a WindowConfig", field="window")
+        if not isinstance(self.layout, LayoutConfig):
+            raise ValidationError("layout must be a LayoutConfig", field="layout")
         if not isinstance(self.fusion, FusionConfig):
             raise ValidationError("fusion must be a FusionConfig", field="fusion")

@@ -16,9 +16,11 @@ from rpa_vision.core.frame import Frame, content_hash
 from rpa_vision.core.geometry import Box
 from rpa_vision.embedding.cache import EmbeddingCache
 from rpa_vision.perception.config import PerceiverConfig
+from rpa_vision.perception.layout import layout_vector
 from rpa_vision.perception.pixels import region_pixels, thumbnail
 from rpa_vision.perception.screen import BoxKey, PerceivedScreen, RegionStore
 from rpa_vision.perception.state import screen_state_vector, unit
+from rpa_vision.perception.window import find_window, window_frame
 from rpa_vision.roi.optimizer import ROIOptimizer
 from rpa_vision.roi.types import Region
 
@@ -79,17 +81,24 @@ class Perceiver:
         roi = self.roi.propose(frame, dirty, since=prev.key) if prev is not None else self.roi.propose(frame)
         timings["roi"] = (time.perf_counter() - t) * 1000.0
         t = time.perf_counter()
-        g = self._global(frame, timings)
+        wbox = find_window(frame, self.config.window) if self.config.state_window else None
+        state_frame = window_frame(frame, wbox)
+        timings["window"] = (time.perf_counter() - t) * 1000.0
+        t = time.perf_counter()
+        g = self._global(state_frame, timings)
         timings["global"] = (time.perf_counter() - t) * 1000.0
         inherited = self._inherit(prev, frame, dirty)
-        screen = PerceivedScreen(frame, roi, g, g, timings, False, self._embed_regions, RegionStore(), inherited)
+        screen = PerceivedScreen(frame, roi, g, g, timings, False, self._embed_regions, RegionStore(), inherited,
+                                 wbox)
         t = time.perf_counter()
         pooled = weights = None
         if self.config.state_regions > 0 and roi.regions:
-            idx = self._state_indices(roi.regions)
+            idx = self._state_indices(roi.regions, wbox)
             pooled = screen.region_embeddings(idx)
             weights = np.array([roi.regions[i].score for i in idx], np.float32)
-        sv = screen_state_vector(g, pooled, weights, self.config.fusion)
+        fusion = self.config.fusion
+        layout = layout_vector(state_frame, fusion.layout_grid, self.config.layout) if fusion.layout_dim else None
+        sv = screen_state_vector(g, pooled, weights, fusion, layout)
         timings["state"] = (time.perf_counter() - t) * 1000.0
         timings["total"] = (time.perf_counter() - t0) * 1000.0
         screen = replace(screen, state_vector=sv)
@@ -193,7 +202,10 @@ class Perceiver:
                 out[k] = v
         return out
 
-    def _state_indices(self, regions: Sequence[Region]) -> list[int]:
-        order = sorted(range(len(regions)),
+    def _state_indices(self, regions: Sequence[Region], window: Box | None) -> list[int]:
+        """The regions pooled into the state vector: inside the state's window, widgets and icons
+        first, then by score."""
+        inside = [i for i in range(len(regions)) if window is None or window.contains(regions[i].box.center)]
+        order = sorted(inside,
                        key=lambda i: (regions[i].kind not in ("widget", "icon"), -regions[i].score, i))
         return order[: self.config.state_regions]

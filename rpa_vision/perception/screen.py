@@ -40,9 +40,11 @@ class PerceivedScreen:
     """What the Perceiver made of one frame.
 
     ``regions`` are in the frame's full-resolution pixels (frame-local). ``state_vector`` and
-    ``global_embedding`` are float32 and L2-normalised. ``region_embeddings()`` embeds regions on
-    first use (batched, through the embedding cache); regions unchanged since the previous screen
-    reuse its vectors. ``cached`` is true when this screen came from the Perceiver's screen cache.
+    ``global_embedding`` are float32 and L2-normalised; both describe ``window`` (the application
+    window the state was computed from, frame-local) or the whole frame when it is None.
+    ``region_embeddings()`` embeds regions on first use (batched, through the embedding cache);
+    regions unchanged since the previous screen reuse its vectors. ``cached`` is true when this
+    screen came from the Perceiver's screen cache.
     """
 
     frame: Frame
@@ -55,6 +57,7 @@ class PerceivedScreen:
     _store: RegionStore = field(default_factory=RegionStore, repr=False)
     # Vectors inherited from the previous screen (boxes far from every dirty rectangle).
     _inherited: dict[BoxKey, np.ndarray] = field(default_factory=dict, repr=False)
+    window: Box | None = None
 
     @property
     def regions(self) -> tuple[Region, ...]:
@@ -118,4 +121,4 @@ class PerceivedScreen:
     def cached_view(self, total_ms: float) -> PerceivedScreen:
         """The same screen (sharing its region embeddings), flagged as coming from the cache."""
         return PerceivedScreen(self.frame, self.roi, self.state_vector, self.global_embedding,
-                               {"total": total_ms}, True, self._embed, self._store, self._inherited)
+                               {"total": total_ms}, True, self._embed, self._store, self._inherited, self.window)

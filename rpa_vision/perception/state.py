@@ -11,9 +11,11 @@ __all__ = ["screen_state_vector", "state_dim", "unit"]
 
 
 def screen_state_vector(global_embedding: np.ndarray, region_embeddings: np.ndarray | None,
-                        region_weights: np.ndarray | None, config: FusionConfig) -> np.ndarray:
+                        region_weights: np.ndarray | None, config: FusionConfig,
+                        layout: np.ndarray | None = None) -> np.ndarray:
     """The fused state vector (float32, unit length, ``state_dim(D, config)`` long) from the
-    global embedding and, when some were pooled, region embeddings weighted by their scores."""
+    global embedding, when some were pooled, region embeddings weighted by their scores, and the
+    window's layout vector (``rpa_vision.perception.layout``)."""
     if region_embeddings is not None and len(region_embeddings) == 0:
         region_embeddings = region_weights = None
-    return fused_state_vector(global_embedding, region_embeddings, region_weights, None, None, config)
+    return fused_state_vector(global_embedding, region_embeddings, region_weights, None, None, config, layout)

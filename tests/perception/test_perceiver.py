@@ -11,6 +11,8 @@ from rpa_vision.core.errors import EncoderError
 from rpa_vision.fusion import FusionConfig, state_dim
 from rpa_vision.fusion import state_vector as fusion_state_vector
 from rpa_vision.perception import PerceivedScreen, Perceiver, PerceiverConfig, PerceptionError, thumbnail
+from rpa_vision.perception.layout import layout_vector
+from rpa_vision.perception.window import window_frame
 from rpa_vision.roi import ROIConfig, ROIOptimizer
 from tests.roi.synthetic_ui import draw_ui
 
@@ -61,10 +63,12 @@ def test_perceive_gives_regions_and_a_unit_state_vector(ui):
     assert s.state_vector.dtype == np.float32 and s.state_vector.shape == (state_dim(enc.dim),)
     for v in (s.state_vector, s.global_embedding):
         assert np.linalg.norm(v) == pytest.approx(1.0, abs=1e-5)
-    # the fusion rules' vector: the global block only, as nothing else was pooled
-    assert np.allclose(s.state_vector, fusion_state_vector(s.global_embedding), atol=1e-6)
-    assert np.allclose(s.state_vector[: enc.dim], s.global_embedding, atol=1e-6)
-    assert {"roi", "global", "state", "total"} <= set(s.timings_ms)
+    # the fusion rules' vector: the global block and the layout of the window it was computed from
+    assert s.window is not None and s.window.iou(ui.panels[0]) > 0.97
+    layout = layout_vector(window_frame(s.frame, s.window), FusionConfig().layout_grid)
+    expect = fusion_state_vector(s.global_embedding, layout_vec=layout)
+    assert np.allclose(s.state_vector, expect, atol=1e-6)
+    assert {"roi", "window", "global", "state", "total"} <= set(s.timings_ms)
     assert enc.batches == [1]  # only the global thumbnail: region embeddings are lazy
     assert max(enc.shapes[0][:2]) <= 640
 
@@ -170,10 +174,13 @@ def test_state_regions_pool_into_the_state_vector(ui):
     assert np.linalg.norm(s.state_vector) == pytest.approx(1.0, abs=1e-5)
     d = enc.dim
     assert np.linalg.norm(s.state_vector[d:2 * d]) > 0.1  # the pooled-regions block is filled
-    idx = sorted(range(len(s.regions)),
-                 key=lambda i: (s.regions[i].kind not in ("widget", "icon"), -s.regions[i].score, i))[:8]
+    assert s.window is not None
+    inside = [i for i in range(len(s.regions)) if s.window.contains(s.regions[i].box.center)]
+    assert len(inside) < len(s.regions)  # the desktop's icons are not part of the state
+    idx = sorted(inside, key=lambda i: (s.regions[i].kind not in ("widget", "icon"), -s.regions[i].score, i))[:8]
     weights = np.array([s.regions[i].score for i in idx], np.float32)
-    expect = fusion_state_vector(s.global_embedding, s.region_embeddings(idx), weights)
+    layout = layout_vector(window_frame(s.frame, s.window), FusionConfig().layout_grid)
+    expect = fusion_state_vector(s.global_embedding, s.region_embeddings(idx), weights, layout_vec=layout)
     assert np.allclose(s.state_vector, expect, atol=1e-6)
 
 
@@ -302,7 +309,7 @@ def test_a_broken_encoder_fails_clearly_on_regions_too(ui):
 
 
 def test_fusion_weights_come_from_the_config(ui):
-    cfg = PerceiverConfig(state_regions=4, fusion=FusionConfig(regions_weight=0.0))
+    cfg = PerceiverConfig(state_regions=4, fusion=FusionConfig(regions_weight=0.0, layout_weight=0.0))
     s = Perceiver(FakeEncoder(), config=cfg).perceive(_frame(ui.image))
     assert np.allclose(s.state_vector[:35], s.global_embedding, atol=1e-6)
     assert np.allclose(s.state_vector[35:], 0.0)
