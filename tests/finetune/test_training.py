@@ -7,7 +7,7 @@ import pytest
 
 from rpa_vision.finetune import Adapter, TrainConfig, TrainingSkipped, train_adapter
 from rpa_vision.finetune.examples import Example
-from rpa_vision.finetune.training import build_triplets, evaluate, split
+from rpa_vision.finetune.training import Triplets, build_triplets, evaluate, split
 
 from .helpers import icon, pixel_embed
 
@@ -81,3 +81,42 @@ def test_low_rank_training_gives_a_full_residual_that_learns() -> None:
     w = result.adapter.weight
     assert w.shape == (256, 256) and np.linalg.matrix_rank(w, tol=1e-4) <= 16
     assert result.after.accuracy > result.before.accuracy
+
+
+def _random_triplets(n: int, dim: int, seed: int) -> tuple[np.ndarray, Triplets]:
+    rng = np.random.default_rng(seed)
+    vecs = rng.normal(size=(3 * n, dim)).astype(np.float32)
+    ids = tuple(f"r{i}" for i in range(n))
+    return vecs, Triplets(np.arange(0, 3 * n, 3), np.arange(1, 3 * n, 3), np.arange(2, 3 * n, 3)[:, None], ids)
+
+
+def test_the_similarity_matrix_loss_equals_the_per_triplet_loss() -> None:
+    import torch
+
+    from rpa_vision.finetune.training import _Batch
+
+    vecs, t = _random_triplets(12, 16, 3)
+    t = Triplets(t.anchor, t.positive, np.concatenate([t.negatives, np.full((12, 1), -1)], axis=1), t.example_ids)
+    t.negatives[::2, 1] = t.positive[1::2]  # a second negative for half of them, padding for the rest
+    rows = np.arange(2, 12)
+    vecs = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+    batch = _Batch.of(torch, vecs, t, rows)
+    got = float(batch.loss(torch, batch.x, 0.05, symmetric=False))
+    want = evaluate(vecs, t, rows, lambda v: v, 0.05).loss
+    assert got == pytest.approx(want, rel=1e-4)
+
+
+def test_early_stopping_keeps_the_best_check_when_held_out_loss_rises() -> None:
+    vecs, t = _random_triplets(24, 32, 4)
+    tr, val = split(t.example_ids, 0.25)
+    # the held-out examples contradict training: same vectors, positive and negative swapped
+    anc, pos, neg = t.anchor.copy(), t.positive.copy(), t.negatives.copy()
+    src = tr[: len(val)]
+    anc[val], pos[val], neg[val, 0] = t.anchor[src], t.negatives[src, 0], t.positive[src]
+    t = Triplets(anc, pos, neg, t.example_ids)
+    cfg = TrainConfig(epochs=150, patience=20, check_every=5, min_epochs=40)
+    res = train_adapter(vecs, t, Adapter.identity(32), cfg)
+    assert len(res.history) < 150 and res.best_epoch <= len(res.history) - 20
+    full = train_adapter(vecs, t, Adapter.identity(32), TrainConfig(epochs=150, patience=0))
+    assert len(full.history) == 150 and full.best_epoch == 150
+    assert res.after.loss < full.after.loss  # the kept (earlier) adapter is the better one held-out
