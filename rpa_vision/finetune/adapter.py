@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,7 @@ class Adapter:
                 meta = json.loads(bytes(z["meta"]).decode("utf-8"))
         except FileNotFoundError as exc:
             raise StorageError(f"{path}: no such adapter file", path=path) from exc
-        except (OSError, ValueError, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
             raise CorruptFileError(path, f"not a readable adapter: {exc}") from exc
         if meta.get("schema_version") != ADAPTER_SCHEMA_VERSION:
             from rpa_vision.core.errors import SchemaVersionError

@@ -31,6 +31,7 @@ from rpa_vision.finetune.training import (
     lower_thread_priority,
     train_adapter,
 )
+from rpa_vision.finetune.vector_cache import VectorCache
 
 log = get_logger(__name__)
 
@@ -43,6 +44,7 @@ class FineTuneConfig:
     auto_after: int = 10  # new examples that trigger a background run (0 = never automatically)
     max_examples: int = 2000
     train: TrainConfig = field(default_factory=TrainConfig)
+    vector_cache: bool = True  # keep the crops' base vectors on disk (per encoder) between processes
 
     def __post_init__(self) -> None:
         if self.auto_after < 0:
@@ -105,7 +107,8 @@ class FineTuner:
         elif registry.dim != dim:
             raise ValidationError(f"registry dimension {registry.dim} != encoder dimension {dim}", field="registry")
         self.registry = registry
-        self._vec_cache: dict[str, np.ndarray] = {}
+        # base vectors of example crops, kept on disk per encoder (a new process embeds only new crops)
+        self._vec_cache = VectorCache(paths.finetune, encoder_provenance, dim, config.vector_cache)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
@@ -262,15 +265,19 @@ class FineTuner:
                 except CorruptFileError as exc:
                     log.warning("skipping example crop: %s", exc)
             if crops:
-                vecs = np.asarray(self._embed(crops), dtype=np.float32)
-                for k, v in zip(ok, vecs, strict=True):
-                    self._vec_cache[k] = v
+                self._vec_cache.update(ok, np.asarray(self._embed(crops), dtype=np.float32), live=keys)
         present = [k for k in keys if k in self._vec_cache]
         index = {k: i for i, k in enumerate(present)}
         if not present:
             return np.zeros((0, self.registry.dim), np.float32), index
         mat = np.stack([self._vec_cache[k] for k in present])
         return mat, index
+
+    def clear_vector_cache(self) -> None:
+        """Forget the base vectors of the example crops (in memory and on disk): the next run
+        embeds every crop again (a cold start)."""
+        self._vec_cache.clear()
+        self._vec_cache.delete_file()
 
     def run(self, cancel: threading.Event | None = None) -> TrainingResult:
         """Train now, on this thread; swap in the result when it validates better.

@@ -122,3 +122,52 @@ def test_searches_stay_consistent_across_a_swap(tmp_path: Path) -> None:
     a, b = old.apply(queries), new.apply(queries)
     for out in outputs:
         assert np.allclose(out, a, atol=1e-6) or np.allclose(out, b, atol=1e-6)
+
+
+class _CountingEmbed:
+    def __init__(self) -> None:
+        self.crops = 0
+
+    def __call__(self, crops: object) -> np.ndarray:
+        out = pixel_embed(crops)  # type: ignore[arg-type]
+        self.crops += len(out)
+        return out
+
+
+def test_a_new_process_does_not_embed_the_same_crops_again(tmp_path: Path) -> None:
+    first = _CountingEmbed()
+    t = FineTuner(Paths(tmp_path), first, PROV, 256, FineTuneConfig(auto_after=0))
+    _feed(t, 12)
+    t.run()
+    assert first.crops == 36
+    again = _CountingEmbed()  # a new process on the same home: the vectors come from the cache file
+    t2 = FineTuner(Paths(tmp_path), again, PROV, 256, FineTuneConfig(auto_after=0))
+    _feed(t2, 2, seed=7)
+    t2.run()
+    assert again.crops == 6  # only the two new examples' crops
+    other = _CountingEmbed()  # another encoder: nothing of the first one's vectors is used
+    t3 = FineTuner(Paths(tmp_path), other, {"name": "pixel16", "dim": 256, "config": {"v": 2}}, 256,
+                   FineTuneConfig(auto_after=0))
+    t3.run()
+    assert other.crops == 42
+    cold = _CountingEmbed()
+    t4 = FineTuner(Paths(tmp_path), cold, PROV, 256, FineTuneConfig(auto_after=0))
+    t4.clear_vector_cache()
+    t4.run()
+    assert cold.crops == 42
+
+
+def test_a_corrupt_vector_cache_means_embedding_again(tmp_path: Path) -> None:
+    t = _tuner(tmp_path)
+    _feed(t, 8)
+    t.run()
+    cache_files = list((tmp_path / "finetune").glob("vectors-*.npz"))
+    assert len(cache_files) == 1
+    cache_files[0].write_bytes(b"PK\x03\x04 truncated")
+    emb = _CountingEmbed()
+    t2 = FineTuner(Paths(tmp_path), emb, PROV, 256, FineTuneConfig(auto_after=0))
+    t2.run()
+    assert emb.crops == 24
+    emb2 = _CountingEmbed()  # rewritten: the next process reads it again
+    FineTuner(Paths(tmp_path), emb2, PROV, 256, FineTuneConfig(auto_after=0)).run()
+    assert emb2.crops == 0
