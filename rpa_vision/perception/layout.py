@@ -51,9 +51,16 @@ def layout_vector(frame: Frame, grid: int, config: LayoutConfig | None = None) -
     """The ``grid * grid`` layout vector of ``frame`` (float32, unit length; zeros when the
     frame has no edges at all)."""
     cfg = config if config is not None else LayoutConfig()
+    return layout_of_fitted(fit_bgr(frame.pixels, frame.channels, (cfg.side, cfg.side)), grid, cfg)
+
+
+def layout_of_fitted(small: np.ndarray, grid: int, config: LayoutConfig | None = None) -> np.ndarray:
+    """``layout_vector`` of BGR pixels already fitted inside ``config.side`` (``pixels.fit_box``)."""
+    cfg = config if config is not None else LayoutConfig()
     if not isinstance(grid, int) or grid < 1:
         raise ValidationError(f"grid must be an int >= 1, got {grid!r}", field="grid", value=grid)
-    small = fit_bgr(frame.pixels, frame.channels, (cfg.side, cfg.side))
+    if small.ndim != 3 or small.shape[2] != 3 or small.size == 0:
+        raise ValidationError(f"layout needs BGR pixels, got shape {small.shape}", field="pixels")
     dy, dx = colour_steps(small, cfg.edge)
     steps = (dy | dx).astype(np.float32)
     cells = np.sqrt(cv2.resize(steps, (grid, grid), interpolation=cv2.INTER_AREA))

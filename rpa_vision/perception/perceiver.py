@@ -16,11 +16,11 @@ from rpa_vision.core.frame import Frame, content_hash
 from rpa_vision.core.geometry import Box
 from rpa_vision.embedding.cache import EmbeddingCache
 from rpa_vision.perception.config import PerceiverConfig
-from rpa_vision.perception.layout import layout_vector
-from rpa_vision.perception.pixels import region_pixels, thumbnail
+from rpa_vision.perception.layout import layout_of_fitted
+from rpa_vision.perception.pixels import fit_box, region_pixels
 from rpa_vision.perception.screen import BoxKey, PerceivedScreen, RegionStore
 from rpa_vision.perception.state import screen_state_vector, unit
-from rpa_vision.perception.window import find_window, window_frame
+from rpa_vision.perception.window import find_window, shrink
 from rpa_vision.roi.optimizer import ROIOptimizer
 from rpa_vision.roi.types import Region
 
@@ -81,11 +81,13 @@ class Perceiver:
         roi = self.roi.propose(frame, dirty, since=prev.key) if prev is not None else self.roi.propose(frame)
         timings["roi"] = (time.perf_counter() - t) * 1000.0
         t = time.perf_counter()
-        wbox = find_window(frame, self.config.window) if self.config.state_window else None
-        state_frame = window_frame(frame, wbox)
+        # One shrunk copy of the frame serves the window search and, when it holds enough
+        # pixels, the thumbnail and the layout of the state's window.
+        small = shrink(frame, self.config.window) if self.config.state_window else None
+        wbox = find_window(frame, self.config.window, small) if small is not None else None
         timings["window"] = (time.perf_counter() - t) * 1000.0
         t = time.perf_counter()
-        g = self._global(state_frame, timings)
+        g = self._global(frame, wbox, small, timings)
         timings["global"] = (time.perf_counter() - t) * 1000.0
         inherited = self._inherit(prev, frame, dirty)
         screen = PerceivedScreen(frame, roi, g, g, timings, False, self._embed_regions, RegionStore(), inherited,
@@ -97,7 +99,10 @@ class Perceiver:
             pooled = screen.region_embeddings(idx)
             weights = np.array([roi.regions[i].score for i in idx], np.float32)
         fusion = self.config.fusion
-        layout = layout_vector(state_frame, fusion.layout_grid, self.config.layout) if fusion.layout_dim else None
+        layout = None
+        if fusion.layout_dim:
+            side = self.config.layout.side
+            layout = layout_of_fitted(fit_box(frame, wbox, (side, side), small), fusion.layout_grid, self.config.layout)
         sv = screen_state_vector(g, pooled, weights, fusion, layout)
         timings["state"] = (time.perf_counter() - t) * 1000.0
         timings["total"] = (time.perf_counter() - t0) * 1000.0
@@ -146,13 +151,16 @@ class Perceiver:
         self.roi.clear()
 
     # internals ------------------------------------------------------------------------
-    def _global(self, frame: Frame, timings: dict[str, float]) -> np.ndarray:
-        key = f"{self._enc_key}:global:{frame.key}"
+    def _global(self, frame: Frame, window: Box | None, small: np.ndarray | None,
+                timings: dict[str, float]) -> np.ndarray:
+        """The embedding of the state's window (the whole frame when None), through the cache."""
+        where = "" if window is None else ":" + ",".join(str(v) for v in window.as_int_tuple())
+        key = f"{self._enc_key}:global:{frame.key}{where}"
         v = self.cache.get(key)
         if v is not None:
             return np.asarray(v, np.float32)
         t = time.perf_counter()
-        thumb = thumbnail(frame, self.config.thumb_size)
+        thumb = fit_box(frame, window, self.config.thumb_size, small)
         timings["thumbnail"] = (time.perf_counter() - t) * 1000.0
         vec = self._embed([thumb])[0]
         self.cache.put(key, vec)

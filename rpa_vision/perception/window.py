@@ -121,10 +121,18 @@ def _stands_out(steps: np.ndarray, total: float, box: tuple[int, int, int, int],
     return inside > 0 and outside <= quiet * inside
 
 
-def find_window(frame: Frame, config: WindowConfig | None = None) -> Box | None:
-    """The largest framed rectangle of ``frame`` in its full-resolution pixels, or None."""
+def shrink(frame: Frame, config: WindowConfig | None = None) -> np.ndarray:
+    """The BGR copy of ``frame`` the window is searched on (longer side at most ``config.side``)."""
     cfg = config if config is not None else WindowConfig()
-    small = fit_bgr(frame.pixels, frame.channels, (cfg.side, cfg.side))
+    return fit_bgr(frame.pixels, frame.channels, (cfg.side, cfg.side))
+
+
+def find_window(frame: Frame, config: WindowConfig | None = None, small: np.ndarray | None = None) -> Box | None:
+    """The largest framed rectangle of ``frame`` in its full-resolution pixels, or None.
+    ``small``: ``shrink(frame, config)`` when the caller has it already."""
+    cfg = config if config is not None else WindowConfig()
+    if small is None:
+        small = shrink(frame, cfg)
     h, w = small.shape[:2]
     if min(h, w) < 16:
         return None
@@ -135,27 +143,25 @@ def find_window(frame: Frame, config: WindowConfig | None = None) -> Box | None:
     vl = cv2.morphologyEx(dx, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, n)))
     lines = cv2.dilate(cv2.bitwise_or(hl, vl), np.ones((3, 3), np.uint8))
     contours, _ = cv2.findContours(lines, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-    found: list[tuple[int, int, int, int, int]] = []
-    for c in contours:
-        x, y, bw, bh = cv2.boundingRect(c)
-        if bw < n or bh < n:
-            continue
-        if bw >= cfg.max_cover * w and bh >= cfg.max_cover * h:
+    boxes = sorted((cv2.boundingRect(c) for c in contours), key=lambda r: r[2] * r[3], reverse=True)
+    steps = cv2.bitwise_or(dy, dx)
+    total = float(steps.sum())
+    best: tuple[int, int, int, int] | None = None
+    tried = 0
+    for x, y, bw, bh in boxes:  # largest first: the first framed one with quiet surroundings wins
+        if bw < n or bh < n or (bw >= cfg.max_cover * w and bh >= cfg.max_cover * h):
             continue
         # The outline's corners: the dilated lines grew the box by one pixel on every side.
         x1, y1, x2, y2 = x + 1, y + 1, x + bw - 2, y + bh - 2
-        sides = (_side_support(hl, y1, x1, x2, True), _side_support(hl, y2, x1, x2, True),
-                 _side_support(vl, x1, y1, y2, False), _side_support(vl, x2, y1, y2, False))
-        if min(sides) >= cfg.support:
-            found.append((bw * bh, x1, y1, x2, y2))
-    best: tuple[int, int, int, int] | None = None
-    if found:
-        steps = dy | dx
-        total = float(steps.sum())
-        for _, x1, y1, x2, y2 in sorted(found, reverse=True)[:_TRIED]:
-            if _stands_out(steps, total, (x1, y1, x2, y2), cfg.quiet):
-                best = (x1, y1, x2, y2)
-                break
+        if min(_side_support(hl, y1, x1, x2, True), _side_support(hl, y2, x1, x2, True),
+               _side_support(vl, x1, y1, y2, False), _side_support(vl, x2, y1, y2, False)) < cfg.support:
+            continue
+        if _stands_out(steps, total, (x1, y1, x2, y2), cfg.quiet):
+            best = (x1, y1, x2, y2)
+            break
+        tried += 1
+        if tried >= _TRIED:
+            break
     if best is None:
         return None
     x1, y1, x2, y2 = best
