@@ -176,7 +176,8 @@ def _contrast_basis(vectors: np.ndarray, t: Triplets, rows: np.ndarray, rank: in
 class _Batch:
     """The triplets of some rows as torch tensors over only the vectors they use (renumbered)."""
 
-    x: Any  # (n, dim) base vectors used by these rows
+    x: Any  # (n, dim) base vectors used by these rows, the anchors and positives first
+    queries: int  # how many leading rows of x are anchors or positives
     anchor: Any  # (M,) into x
     positive: Any  # (M,)
     negatives: Any  # (M, K), padding mapped to 0 and masked
@@ -185,19 +186,20 @@ class _Batch:
     @classmethod
     def of(cls, torch: Any, vectors: np.ndarray, t: Triplets, rows: np.ndarray) -> _Batch:
         a, p, n = t.anchor[rows], t.positive[rows], t.negatives[rows]
-        used, inv = np.unique(np.concatenate([a, p, np.maximum(n, 0).ravel()]), return_inverse=True)
-        inv = inv.astype(np.int64)
-        m = len(a)
-        return cls(torch.from_numpy(np.ascontiguousarray(vectors[used])), torch.from_numpy(inv[:m]),
-                   torch.from_numpy(inv[m:2 * m]), torch.from_numpy(inv[2 * m:].reshape(n.shape)),
-                   torch.from_numpy(n >= 0))
+        queries = np.unique(np.concatenate([a, p]))
+        order = np.concatenate([queries, np.setdiff1d(np.maximum(n, 0).ravel(), queries)])
+        number = np.empty(int(order.max()) + 1 if order.size else 0, np.int64)
+        number[order] = np.arange(order.size)
+        return cls(torch.from_numpy(np.ascontiguousarray(vectors[order])), int(queries.size),
+                   torch.from_numpy(number[a]), torch.from_numpy(number[p]),
+                   torch.from_numpy(number[np.maximum(n, 0)]), torch.from_numpy(n >= 0))
 
     def loss(self, torch: Any, z: Any, temperature: float, symmetric: bool) -> Any:
         """InfoNCE of the adapted (not yet normalised) vectors ``z``. All similarities come from one
-        matrix product, then are gathered: far cheaper than per-triplet products (and their
-        scatter-add backward)."""
+        matrix product (anchors and positives x all used vectors), then are gathered: far cheaper
+        than per-triplet products (and their scatter-add backward)."""
         z = z / z.norm(dim=1, keepdim=True).clamp_min(1e-8)
-        sim = (z @ z.T) * (1.0 / temperature)
+        sim = (z[: self.queries] @ z.T) * (1.0 / temperature)
         sp = sim[self.anchor, self.positive].unsqueeze(1)
         target = torch.zeros(len(self.anchor), dtype=torch.long)
         ce = torch.nn.functional.cross_entropy
