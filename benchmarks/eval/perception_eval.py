@@ -87,8 +87,9 @@ STATE_VIEWS = ("screen", "window")
 
 
 def _state_frame(s: SuiteScreen, view: str) -> Frame:
-    """What the state vector is computed from: the whole screen (what a replay sees today) or
-    the application's window (a window-aware replay: the same pixels wherever the window is)."""
+    """What the Perceiver is given: the whole screen (what a replay grabs; the Perceiver finds
+    the application window in it by itself) or the ground-truth application window cropped out
+    (a frame that is already one window)."""
     if view == "screen":
         return s.frame()
     x1, y1, x2, y2 = s.window.clip(*s.screen_size).as_int_tuple()
@@ -97,8 +98,11 @@ def _state_frame(s: SuiteScreen, view: str) -> Frame:
 
 def state_recognition(suite: Suite, encoder_name: str = "builtin", view: str = "screen") -> dict[str, Any]:
     """Base screen of each state = its prototype; every other screen is recognised top-1 through
-    ``Perceiver`` state vectors in a ``PrototypeIndex`` queried with ``Matcher``. ``view``: state
-    vectors of the whole ``"screen"`` or of the application ``"window"`` only."""
+    ``Perceiver`` state vectors in a ``PrototypeIndex`` queried with ``Matcher``. ``view``: the
+    Perceiver is given the whole ``"screen"`` or the application ``"window"`` only. For the
+    screen view, ``window_iou`` is the mean IoU of the window the Perceiver found (the state's
+    source) with the ground-truth window, over every screen (0 for a screen where none was
+    found), and ``margin`` per row the similarity to the right prototype minus the best wrong one."""
     if view not in STATE_VIEWS:
         raise ValidationError(f"view must be one of {STATE_VIEWS}, not {view!r}", field="view", value=view)
     try:
@@ -111,7 +115,15 @@ def state_recognition(suite: Suite, encoder_name: str = "builtin", view: str = "
     perceiver = Perceiver(encoder)
     states = suite.states
     refs = [s for s in suite if s.perturbation == "base"]
-    vecs = np.stack([perceiver.perceive(_state_frame(s, view)).state_vector for s in refs]).astype(np.float32)
+    ious: list[float] = []
+
+    def perceive(s: SuiteScreen) -> np.ndarray:
+        screen = perceiver.perceive(_state_frame(s, view))
+        if view == "screen":
+            ious.append(screen.window.iou(s.window) if screen.window is not None else 0.0)
+        return np.asarray(screen.state_vector, np.float32)
+
+    vecs = np.stack([perceive(s) for s in refs]).astype(np.float32)
     base = Provenance.from_encoder(encoder)
     index = PrototypeIndex(Provenance(f"{base.encoder}+state", int(vecs.shape[1]), base.weights))
     index.add(vecs, [{"workflow": "suite", "step": states.index(s.state), "label": s.state} for s in refs])
@@ -122,12 +134,16 @@ def state_recognition(suite: Suite, encoder_name: str = "builtin", view: str = "
         if s.perturbation == "base":
             continue
         t0 = time.perf_counter()
-        vec = perceiver.perceive(_state_frame(s, view)).state_vector
+        vec = perceive(s)
         matches = matcher.match(vec, k=1)
         times.append((time.perf_counter() - t0) * 1000.0)
         got = states[matches[0].step] if matches else None
+        sims = vecs @ vec
+        right = [i for i, r in enumerate(refs) if r.state == s.state]
+        wrong = [float(sims[i]) for i, r in enumerate(refs) if r.state != s.state]
+        margin = float(max(sims[i] for i in right)) - max(wrong) if right and wrong else None
         rows.append({"config": s.config, "state": s.state, "predicted": got, "perturbation": s.perturbation,
-                     "confidence": float(matches[0].confidence) if matches else 0.0})
+                     "confidence": float(matches[0].confidence) if matches else 0.0, "margin": margin})
     correct = sum(r["predicted"] == r["state"] for r in rows)
     per_pert: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
@@ -138,6 +154,8 @@ def state_recognition(suite: Suite, encoder_name: str = "builtin", view: str = "
         "available": True, "encoder": encoder_name, "view": view, "states": states, "queries": len(rows),
         "top1": correct / max(1, len(rows)), "by_perturbation": {k: v[0] / v[1] for k, v in per_pert.items()},
         "median_ms": statistics.median(times) if times else None, "rows": rows,
+        "window_iou": statistics.fmean(ious) if ious else None,
+        "min_margin": min((r["margin"] for r in rows if r["margin"] is not None), default=None),
         "misses": [r for r in rows if r["predicted"] != r["state"]],
     }
 
