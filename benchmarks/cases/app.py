@@ -228,7 +228,7 @@ def train_loop(folder: str, epochs: int) -> None:
     print("READY", flush=True)
     sys.stdin.readline()
     while True:
-        tuner._vec_cache.clear()
+        tuner.clear_vector_cache()  # each run is a cold one: every crop embedded again
         tuner.run()
 
 

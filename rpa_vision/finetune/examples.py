@@ -21,6 +21,7 @@ import numpy as np
 
 from rpa_vision.core.atomic import atomic_write_bytes, atomic_write_json, read_json
 from rpa_vision.core.errors import CorruptFileError, StorageError, ValidationError
+from rpa_vision.core.filelock import file_lock
 from rpa_vision.core.frame import content_hash, to_bgr, validate_image
 from rpa_vision.core.logging import get_logger
 
@@ -70,8 +71,9 @@ class Example:
 class ExampleStore:
     """Examples under ``<home>/finetune``: ``examples.json`` + ``crops/<hash>.png``.
 
-    Several stores may share a folder (in one process): each re-reads the file when another wrote
-    it since, so none overwrites the other's examples."""
+    Several stores may share a folder, in one process or in several (the replayer's feedback and
+    the app's fine-tuner): each change re-reads the file under a lock (a thread lock and a lock
+    file, ``examples.lock``), so none overwrites the other's examples."""
 
     def __init__(self, root: Path, max_examples: int = 2000) -> None:
         if max_examples < 1:
@@ -91,6 +93,10 @@ class ExampleStore:
     @property
     def backup(self) -> Path:
         return self.root / "examples.json.prev"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / "examples.lock"
 
     @property
     def crops_dir(self) -> Path:
@@ -201,7 +207,7 @@ class ExampleStore:
         context: dict[str, Any] | None = None,
     ) -> Example | None:
         """Store an example; returns None when an identical one is already stored."""
-        with self._lock:
+        with self._lock, file_lock(self.lock_file):
             t = self.put_crop(target)
             p = self.put_crop(positive)
             negs = tuple(dict.fromkeys(self.put_crop(n) for n in negatives if n is not None and n.size))
@@ -221,7 +227,7 @@ class ExampleStore:
 
     def mark_trained(self, consumed: int | None = None) -> None:
         """Training used ``consumed`` of the new examples (all when None); later ones stay new."""
-        with self._lock:
+        with self._lock, file_lock(self.lock_file):
             self.examples()
             left = 0 if consumed is None else max(0, self.added_since_training - consumed)
             self.added_since_training = left

@@ -51,3 +51,28 @@ def test_corrupt_store_without_backup_starts_empty_and_keeps_the_bad_file(tmp_pa
     s = ExampleStore(tmp_path)
     assert s.examples() == []
     assert len(list(tmp_path.glob("examples.json.bad-*"))) == 1
+
+
+WRITER = """
+import sys
+import numpy as np
+from pathlib import Path
+from rpa_vision.finetune import ExampleStore
+store = ExampleStore(Path(sys.argv[1]))
+seed = int(sys.argv[2])
+for i in range(int(sys.argv[3])):
+    rng = np.random.default_rng(seed * 1000 + i)
+    a, b = (rng.integers(0, 255, (12, 12, 3), dtype=np.uint8) for _ in range(2))
+    store.add("confirmation", a, b)
+"""
+
+
+def test_two_processes_adding_at_once_lose_no_example(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), str(seed), "25"]) for seed in (1, 2)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    store = ExampleStore(tmp_path)
+    assert len(store) == 50
+    assert store.pending() == 50
