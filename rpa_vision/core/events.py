@@ -92,7 +92,9 @@ class Action:
 
     ``point`` is where a pointer action happens (desktop physical pixels), ``end_point`` the end
     of a drag. ``text`` is typed text (may contain ``{{secret:NAME}}`` placeholders), ``keys``
-    the keys of a hotkey (modifiers first) or the single key of a KEY action.
+    the keys of a hotkey (modifiers first) or the single key of a KEY action. A WAIT lasted
+    ``duration_s`` when recorded; ``timeout_s`` is how long a replay waits at most for the screen
+    it waited for (0: not set; older files have none).
     """
 
     kind: ActionKind
@@ -106,6 +108,7 @@ class Action:
     scroll_dy: int = 0
     duration_s: float = 0.0
     monitor: Monitor | None = None
+    timeout_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind in POINTER_ACTIONS and self.point is None:
@@ -120,6 +123,8 @@ class Action:
             raise ValidationError("scroll action needs a non-zero amount", field="scroll")
         if self.duration_s < 0 or not math.isfinite(self.duration_s):
             raise ValidationError("duration must be a finite number >= 0", field="duration_s")
+        if self.timeout_s < 0 or not math.isfinite(self.timeout_s):
+            raise ValidationError("timeout must be a finite number >= 0", field="timeout_s")
 
     @property
     def is_pointer(self) -> bool:
@@ -141,6 +146,8 @@ class Action:
             d["scroll"] = [self.scroll_dx, self.scroll_dy]
         if self.duration_s:
             d["duration_s"] = round(self.duration_s, 4)
+        if self.timeout_s:
+            d["timeout_s"] = round(self.timeout_s, 4)
         if self.monitor is not None:
             m = self.monitor
             d["monitor"] = {
@@ -180,6 +187,7 @@ class Action:
                 scroll_dy=int(scroll[1]),
                 duration_s=float(d.get("duration_s", 0.0)),  # type: ignore[arg-type]
                 monitor=monitor,
+                timeout_s=float(d.get("timeout_s", 0.0)),  # type: ignore[arg-type]
             )
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             if isinstance(exc, ValidationError):

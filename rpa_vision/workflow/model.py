@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from rpa_vision.core.errors import ValidationError, WorkflowError
-from rpa_vision.core.events import Action
+from rpa_vision.core.events import Action, ActionKind
 from rpa_vision.core.geometry import Box, Monitor
 
 SCHEMA_VERSION = 2
@@ -327,6 +327,11 @@ class Step:
 
     def describe(self) -> str:
         a = self.action
+        if a.kind is ActionKind.WAIT:
+            if self.after is None or self.after.vector is None:
+                return f"wait {a.duration_s:.1f} s"
+            limit = f"up to {round(a.timeout_s, 1):g} s " if a.timeout_s else ""
+            return f"wait {limit}for the screen to settle (recorded {a.duration_s:.1f} s)"
         what = a.kind.value
         if a.text:
             what += f" {a.text!r}"

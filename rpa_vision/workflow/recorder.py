@@ -6,7 +6,9 @@ Pieces (all injected, so the recorder runs the same with fakes and with the real
 * a normaliser turning events into ``Action``s (typing merged, hotkeys, double-clicks, drags,
   scrolls): ``feed(event) -> [Action]`` and ``flush() -> [Action]``;
 * a ``FrameRing`` fed by the capture loop, so each action gets the newest frame from *before*
-  its press;
+  its press, with a ``ChangeLog`` of how much of the screen changed when: a gap between two
+  actions in which the screen changed late and then settled becomes a WAIT step
+  (``rpa_vision.workflow.waits``);
 * a ``TargetFinder`` (ROI regions, OCR, anchors, window) and a ``StateEncoder``.
 
 The recorder's own hotkeys (stop, secret typing) never become steps. Secret typing stores
@@ -36,6 +38,7 @@ from rpa_vision.workflow.query import frame_changed
 from rpa_vision.workflow.state import StateEncoder, thumbnail
 from rpa_vision.workflow.store import WorkflowStore, encode_png
 from rpa_vision.workflow.targets import TargetFinder
+from rpa_vision.workflow.waits import ChangeLog, WaitRule, infer_wait, wait_timeout
 
 log = get_logger(__name__)
 
@@ -72,16 +75,19 @@ def parse_hotkey(text: str) -> tuple[str, ...]:
 
 
 class FrameRing:
-    """The last few frames with the monotonic time they were grabbed at."""
+    """The last few frames with the monotonic time they were grabbed at, and a longer log of
+    how much of the screen changed at each one (``changes``)."""
 
     def __init__(self, seconds: float = 3.0, max_frames: int = 24) -> None:
         self.seconds = seconds
         self._frames: deque[tuple[float, Frame]] = deque(maxlen=max_frames)
         self._lock = threading.Lock()
+        self.changes = ChangeLog()
 
     def push(self, frame: Frame, t: float | None = None) -> None:
         if t is None:  # Frame.timestamp is wall-clock; map it onto the monotonic clock of input events
             t = time.monotonic() - max(0.0, time.time() - frame.timestamp)
+        self.changes.push(t, frame)
         with self._lock:
             self._frames.append((t, frame))
             while self._frames and self._frames[-1][0] - self._frames[0][0] > self.seconds and len(self._frames) > 2:
@@ -109,6 +115,20 @@ class RecorderConfig:
     keep_screenshots: bool = True  # full screenshot per step (the locator's reference)
     unhover: bool = True  # use the screen from before the pointer arrived when only a hover effect differs
     hover_radius_px: float = 12.0  # the pointer "arrived" once it stayed this close to the press point
+    infer_waits: bool = True  # a gap in which the screen changed late and then settled becomes a WAIT step
+    wait_gap_s: float = 1.5  # ... when the gap between two actions is at least this long
+    wait_react_s: float = 0.5  # changes this soon after an action are its immediate reaction, not a wait
+    wait_settle_s: float = 0.3  # the screen stayed still this long before the next action
+    wait_min_change: float = 0.01  # fraction of the screen that must change (a caret or a hover is less)
+    wait_timeout_cap_s: float = 120.0  # a WAIT step's timeout: 3 x the recorded wait, 5 s at least, this at most
+
+    def __post_init__(self) -> None:
+        self.wait_rule  # noqa: B018 - validates the wait settings
+
+    @property
+    def wait_rule(self) -> WaitRule:
+        return WaitRule(self.wait_gap_s, self.wait_react_s, self.wait_settle_s, self.wait_min_change,
+                        self.wait_timeout_cap_s)
 
 
 @dataclass
@@ -153,6 +173,7 @@ class Recorder:
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._last_t: float | None = None
+        self._input_t: deque[float] = deque(maxlen=_MAX_SNAPS)  # times of input events other than moves
         # the screen before each event that may start an action, taken when the event arrives: the
         # normaliser holds a click back (double-click?) and typing until the next event, by which
         # time the ring may have dropped the frames from before it
@@ -203,6 +224,8 @@ class Recorder:
             return
         try:
             with self._lock:
+                if ev.kind is not EventKind.MOVE:
+                    self._input_t.append(ev.t)
                 if self._hotkey(ev):
                     return
                 if ev.kind is EventKind.MOVE and ev.point is not None:
@@ -277,13 +300,39 @@ class Recorder:
             return  # one placeholder per secret field
         t = a.t if a.t > 0 else time.monotonic()
         delay = 0.0 if self._last_t is None else max(0.0, t - self._last_t - self._pending[-1].action.duration_s)
+        end = self._previous_end(t)
         self._last_t = t
         before = self._snaps[t] if t in self._snaps else self.frames.before(t)
+        if end is not None and self.config.infer_waits:
+            waited = infer_wait(self.frames.changes, end, t, self.config.wait_rule)
+            if waited is not None:
+                self._add_wait(end, waited)
+                delay = max(0.0, t - end - waited)
         pre = self._pre_hover.get(t)
         for d in (self._snaps, self._pre_hover):
             for k in [k for k in d if k <= t]:  # actions come out in the order they began
                 del d[k]
         p = _Pending(a, before, delay, pre if pre is not before else None)
+        self._pending.append(p)
+        self._queue.put(p)
+
+    def _previous_end(self, t: float) -> float | None:
+        """When the previous action ended: its last input event before ``t`` (a key up, a release)."""
+        if not self._pending:
+            return None
+        prev = self._pending[-1].action
+        end = prev.t + prev.duration_s
+        while self._input_t and self._input_t[0] < t:
+            end = max(end, self._input_t.popleft())
+        return min(end, t)
+
+    def _add_wait(self, end: float, waited: float) -> None:
+        """A WAIT step for the screen the user waited for: it has no before-state (the screen
+        was changing); its after-state, the settled screen, is the next action's before-screen."""
+        a = Action(ActionKind.WAIT, t=end, duration_s=round(waited, 3),
+                   timeout_s=wait_timeout(waited, self.config.wait_timeout_cap_s))
+        log.info("recorder: the screen settled %.1f s after the last action: a wait step", waited)
+        p = _Pending(a, None, 0.0)
         self._pending.append(p)
         self._queue.put(p)
 
@@ -375,11 +424,11 @@ class Recorder:
             before = replace(before, thumb=pre + "before-thumb.png",
                              screenshot=pre + "before.png" if before.screenshot else None)
         after_snap, changed = None, None
-        if after is not None and p.before is not None:
+        if after is not None and (p.before is not None or step.action.kind is ActionKind.WAIT):
             files[pre + "after-thumb.png"] = encode_png(thumbnail(after))
             after_snap = StateSnapshot(pre + "after-thumb.png", None, self.encoder.state_vector(after),
                                        self.encoder.name)
-            changed = frame_changed(p.before, after)
+            changed = None if p.before is None else frame_changed(p.before, after)
         return Step(idx, step.action, target, before, after_snap, step.delay_s, changed), files
 
     def save(self, store: WorkflowStore | None = None, *, overwrite: bool = False) -> tuple[Workflow, Any]:

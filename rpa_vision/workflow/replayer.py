@@ -246,11 +246,10 @@ class Replayer:
         return report
 
     def _run_step(self, step: Step, sr: StepReport) -> None:
-        frame, cands = self._wait_for_state(step, sr)
         if step.action.kind is ActionKind.WAIT:
-            self._sleep(step.action.duration_s)
-            sr.ok = True
+            self._wait_step(step, sr)
             return
+        frame, cands = self._wait_for_state(step, sr)
         if step.action.is_pointer:
             self._pointer_step(step, sr, frame, cands)
         else:
@@ -264,6 +263,60 @@ class Replayer:
                 step.before.encoder in ("", self.encoder.name):
             orig = step.before.vector
         return orig, [v for enc, v in step.extra_states if enc == self.encoder.name]
+
+    def _wait_step(self, step: Step, sr: StepReport) -> None:
+        """A recorded wait: until the screen looks like the settled screen recorded after it.
+
+        Done as soon as the state matches (``state_threshold``) and the screen stopped changing
+        (``stable_s``, or ``stable_max_s`` for a screen that never stops); failed at the step's
+        timeout (recorded with it; else 3 x the recorded wait, ``state_timeout_s`` at least). A
+        wait with no comparable recorded state sleeps the recorded duration.
+        """
+        cfg, a = self.config, step.action
+        start = time.monotonic()
+        after = step.after
+        vec = after.vector if after is not None and after.encoder in ("", self.encoder.name) else None
+        try:
+            if cfg.dry_run:
+                sr.message = "dry run: not waited"
+            elif vec is None:
+                self._sleep(a.duration_s)
+            else:
+                self._wait_until_settled(step, sr, vec, start)
+            sr.ok = True
+        finally:
+            sr.waited_s = time.monotonic() - start
+
+    def _wait_until_settled(self, step: Step, sr: StepReport, vec: np.ndarray, start: float) -> None:
+        cfg, a = self.config, step.action
+        timeout = a.timeout_s or max(cfg.state_timeout_s, 3.0 * a.duration_s)
+        frame = self.frames.grab()
+        last_change, same_grabs, best = start, 0, 0.0
+        matched_at: float | None = None
+        score: float | None = None
+        while True:
+            now = time.monotonic()
+            if score is None or same_grabs == 0:
+                score = best_similarity(self.encoder.state_vector(frame), [vec]) or 0.0
+            best, sr.state_score = max(best, score), score
+            if score >= cfg.state_threshold:
+                matched_at = now if matched_at is None else matched_at
+                stable = (same_grabs >= 1 and now - last_change >= cfg.stable_s) or cfg.stable_s == 0
+                if stable or now - matched_at >= cfg.stable_max_s:
+                    return
+            else:
+                matched_at = None
+            if now - start >= timeout:
+                raise _Stop("failed", f"waited {timeout:g} s for the screen to settle as recorded (it took "
+                                      f"{a.duration_s:.1f} s when recorded) but it never did (best similarity "
+                                      f"{best:.2f} < {cfg.state_threshold:.2f}); is the application stuck?")
+            self._sleep(cfg.poll_s)
+            nxt = self.frames.grab()
+            if frame_changed(frame, nxt):
+                last_change, same_grabs = time.monotonic(), 0
+            else:
+                same_grabs += 1
+            frame = nxt
 
     def _wait_for_state(self, step: Step, sr: StepReport) -> tuple[Frame, list[Located] | None]:
         """Wait until the screen is ready for this step (or time out and stop).

@@ -33,6 +33,7 @@ class StepReport:
     asked: bool = False
     acted: bool = False
     verified: bool | None = None  # the screen changed as recorded after acting (None: not checked)
+    waited_s: float | None = None  # how long a WAIT step waited (None: not a wait)
     ok: bool = False
     message: str = ""
     ms: float = 0.0
@@ -51,6 +52,7 @@ class StepReport:
             "asked": self.asked,
             "acted": self.acted,
             "verified": self.verified,
+            "waited_s": None if self.waited_s is None else round(self.waited_s, 3),
             "ok": self.ok,
             "message": self.message,
             "ms": round(self.ms, 1),
