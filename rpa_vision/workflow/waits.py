@@ -31,12 +31,15 @@ def change_signature(frame: Frame) -> np.ndarray:
     """A 64x36 grey thumbnail of ``frame`` made from a strided sample (cheap on any size)."""
     px = frame.pixels
     step = max(1, px.shape[1] // _SAMPLE_W)
-    sample = px[::step, ::step]
-    if sample.ndim == 3 and sample.shape[2] >= 3:
-        grey = sample[:, :, :3].mean(axis=2, dtype=np.float32)  # channel order does not matter here
+    sample = np.ascontiguousarray(px[::step, ::step])
+    nch = 1 if sample.ndim == 2 else sample.shape[2]
+    if nch == 4:  # channel order does not matter here: every frame of a log has the same one
+        sample = cv2.cvtColor(sample, cv2.COLOR_BGRA2GRAY)
+    elif nch == 3:
+        sample = cv2.cvtColor(sample, cv2.COLOR_BGR2GRAY)
     else:
-        grey = sample.reshape(sample.shape[0], sample.shape[1]).astype(np.float32)
-    return cv2.resize(np.ascontiguousarray(grey), SIGNATURE_WH, interpolation=cv2.INTER_AREA)
+        sample = sample.reshape(sample.shape[0], sample.shape[1])
+    return cv2.resize(sample, SIGNATURE_WH, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
 def changed_fraction(a: np.ndarray, b: np.ndarray) -> float:
