@@ -267,8 +267,11 @@ class Replayer:
     def _wait_step(self, step: Step, sr: StepReport) -> None:
         """A recorded wait: until the screen looks like the settled screen recorded after it.
 
-        Done as soon as the state matches (``state_threshold``) and the screen stopped changing
-        (``stable_s``, or ``stable_max_s`` for a screen that never stops); failed at the step's
+        Done as soon as the state matches (``state_threshold``; the next step's healed states
+        count too) and the screen stopped changing (``stable_s``, or ``stable_max_s`` for a
+        screen that never stops). A screen that does not look as recorded (a moved or restyled
+        window) is also done once the recorded wait has passed, the screen stayed unchanged for
+        ``settle_s`` and the next step's target is found with confidence. Failed at the step's
         timeout (recorded with it; else 3 x the recorded wait, ``state_timeout_s`` at least). A
         wait with no comparable recorded state sleeps the recorded duration.
         """
@@ -290,14 +293,21 @@ class Replayer:
     def _wait_until_settled(self, step: Step, sr: StepReport, vec: np.ndarray, start: float) -> None:
         cfg, a = self.config, step.action
         timeout = a.timeout_s or max(cfg.state_timeout_s, 3.0 * a.duration_s)
+        nxt_step = self.wf.steps[step.index + 1] if step.index + 1 < len(self.wf.steps) else None
+        protos = [vec]
+        if nxt_step is not None:
+            before, extra = self._state_vectors(nxt_step)
+            protos += ([before] if before is not None else []) + extra
+            if not (nxt_step.action.is_pointer and nxt_step.target is not None):
+                nxt_step = None  # only a pointer step's target says that the screen is ready
         frame = self.frames.grab()
-        last_change, same_grabs, best = start, 0, 0.0
+        last_change, same_grabs, best, tried_locate = start, 0, 0.0, -1e9
         matched_at: float | None = None
         score: float | None = None
         while True:
             now = time.monotonic()
             if score is None or same_grabs == 0:
-                score = best_similarity(self.encoder.state_vector(frame), [vec]) or 0.0
+                score = best_similarity(self.encoder.state_vector(frame), protos) or 0.0
             best, sr.state_score = max(best, score), score
             if score >= cfg.state_threshold:
                 matched_at = now if matched_at is None else matched_at
@@ -306,6 +316,14 @@ class Replayer:
                     return
             else:
                 matched_at = None
+                settled = same_grabs >= 1 and now - last_change >= cfg.settle_s
+                if nxt_step is not None and settled and now - start >= a.duration_s and now - tried_locate >= 1.0:
+                    tried_locate = now
+                    cands = self._locate(nxt_step, frame)
+                    if cands and cands[0].confidence >= cfg.min_confidence and not self._ambiguous(cands):
+                        sr.message = (f"the screen does not look as recorded (similarity {score:.2f}); "
+                                      f"went on because the next step's target is on the settled screen")
+                        return
             if now - start >= timeout:
                 raise _Stop("failed", f"waited {timeout:g} s for the screen to settle as recorded (it took "
                                       f"{a.duration_s:.1f} s when recorded) but it never did (best similarity "

@@ -17,7 +17,7 @@ from rpa_vision.core.paths import Paths
 from rpa_vision.workflow.decisions import ScriptedDecisionProvider
 from rpa_vision.workflow.model import StateSnapshot, Step, Workflow, migrate
 from rpa_vision.workflow.recorder import FrameRing, Recorder, RecorderConfig
-from rpa_vision.workflow.replayer import ReplayConfig, Replayer
+from rpa_vision.workflow.replayer import ReplayConfig, Replayer, ReplayEvent
 from rpa_vision.workflow.state import ThumbnailStateEncoder, similarity, thumbnail
 from rpa_vision.workflow.store import WorkflowStore
 from rpa_vision.workflow.targets import TargetFinder
@@ -43,8 +43,9 @@ def _frame(img: np.ndarray) -> Frame:
 def _dialog(app: FakeApp) -> np.ndarray:
     """The app with a dialog over its lower part (what a slow application shows late)."""
     img = app.render()
-    img[150:280, 60:340] = (60, 50, 40)
-    img[170:190, 80:320] = (230, 230, 230)
+    ox, oy = app.offset
+    img[oy + 152:oy + 198, ox + 90:ox + 258] = (60, 50, 40)
+    img[oy + 165:oy + 180, ox + 100:ox + 240] = (230, 230, 230)
     return img
 
 
@@ -115,7 +116,7 @@ def test_a_late_screen_change_between_two_clicks_becomes_one_wait_step(home: Pat
     r.click("one", 1.0)  # ends at 1.05
     r.push(_dialog(app), 2.2)  # the application answers late, in two stages
     loaded = _dialog(app)
-    loaded[200:220, 100:300] = (20, 160, 20)
+    loaded[250:280, 20:380] = (20, 20, 20)  # and a status bar
     r.push(loaded, 3.0)
     r.push(loaded, 3.5)  # the same screen again: not a change
     r.click("two", 4.0)
@@ -179,16 +180,34 @@ def test_typing_ends_at_its_last_key() -> None:
 # --- replaying -----------------------------------------------------------------------------------------
 
 
-class _SlowScreen:
-    """The app, showing the dialog only from the ``ready_after``-th grab on (None: never)."""
+def _loading(app: FakeApp) -> np.ndarray:
+    """The app while it loads: a blank panel over the whole window (no button to be seen)."""
+    img = app.render()
+    box = app.button_box("one")
+    x0, y0 = int(box.x1) - 30, int(box.y1) - 70
+    img[y0:y0 + 200, x0:x0 + 260] = (210, 210, 210)
+    return img
 
-    def __init__(self, app: FakeApp, ready_after: int | None) -> None:
-        self.app, self.ready_after, self.grabs = app, ready_after, 0
+
+class _SlowScreen:
+    """The app; once ``load(n)`` is called, a loading screen for ``n`` grabs (None: for ever), then
+    the dialog."""
+
+    def __init__(self, app: FakeApp) -> None:
+        self.app, self.grabs = app, 0
+        self.ready_at: int | None = 0  # the grab from which the dialog shows (None: never); 0: not loading
+        self.loading = False
+
+    def load(self, grabs: int | None) -> None:
+        self.loading = True
+        self.ready_at = None if grabs is None else self.grabs + grabs
 
     def grab(self) -> Frame:
         self.grabs += 1
-        ready = self.ready_after is not None and self.grabs > self.ready_after
-        return _frame(_dialog(self.app) if ready else self.app.render())
+        if not self.loading:
+            return _frame(self.app.render())
+        ready = self.ready_at is not None and self.grabs > self.ready_at
+        return _frame(_dialog(self.app) if ready else _loading(self.app))
 
 
 def _wait_workflow(store: WorkflowStore, app: FakeApp, *, timeout_s: float, duration_s: float = 30.0,
@@ -205,9 +224,16 @@ def _wait_workflow(store: WorkflowStore, app: FakeApp, *, timeout_s: float, dura
     return store.load("calc")
 
 
-def _replay(store: WorkflowStore, app: FakeApp, screen: _SlowScreen, **cfg: object) -> Replayer:
+def _replay(store: WorkflowStore, app: FakeApp, screen: _SlowScreen, load: int | None = None,
+            **cfg: object) -> Replayer:
+    """A replayer on ``screen``; when the wait step starts, the screen loads for ``load`` grabs."""
+    def observe(ev: ReplayEvent) -> None:
+        if ev.kind == "step_started" and ev.step_index == 1:
+            screen.load(load)
+
     return Replayer(store.load("calc"), store, screen, TemplateLocator(), AppPerformer(app),
-                    ScriptedDecisionProvider(), ENC, config=ReplayConfig(**{**FAST, **cfg}))  # type: ignore[arg-type]
+                    ScriptedDecisionProvider(), ENC, config=ReplayConfig(**{**FAST, **cfg}),  # type: ignore[arg-type]
+                    observer=observe)
 
 
 @pytest.fixture()
@@ -215,19 +241,21 @@ def store(home: Path) -> WorkflowStore:
     return WorkflowStore(Paths.resolve(home))
 
 
+def _sim(a: np.ndarray, b: np.ndarray) -> float:
+    return similarity(ENC.state_vector(_frame(a)), ENC.state_vector(_frame(b)))
+
+
 def test_replay_wait_returns_as_soon_as_the_screen_settles(store: WorkflowStore) -> None:
     app = FakeApp()
     _wait_workflow(store, app, timeout_s=90.0, duration_s=30.0)
-    assert similarity(ENC.state_vector(_frame(app.render())), ENC.state_vector(_frame(_dialog(app)))) < 0.92
-    screen = _SlowScreen(app, ready_after=None)
-    r = _replay(store, app, screen)
-    r.observer = lambda ev: setattr(screen, "ready_after", screen.grabs + 3) if (
-        ev.kind == "step_started" and ev.step_index == 1) else None
-    rep = r.run()
+    assert _sim(_loading(app), _dialog(app)) < 0.92  # the loading screen does not pass for the settled one
+    screen = _SlowScreen(app)
+    rep = _replay(store, app, screen, load=3).run()
     assert rep.status == "ok", rep.message
     assert app.pressed == ["one", "two"]
     wait = rep.steps[1]
-    assert wait.ok and wait.action == "wait" and wait.state_score is not None and wait.state_score >= 0.92
+    assert wait.ok and wait.action == "wait" and wait.message == ""
+    assert wait.state_score is not None and wait.state_score >= 0.92
     assert wait.waited_s is not None and 0.05 <= wait.waited_s < 2.0  # not the 30 s recorded
     assert rep.to_json()["steps"][1]["waited_s"] == pytest.approx(wait.waited_s, abs=1e-3)
 
@@ -235,7 +263,7 @@ def test_replay_wait_returns_as_soon_as_the_screen_settles(store: WorkflowStore)
 def test_replay_wait_times_out_with_a_clear_message(store: WorkflowStore) -> None:
     app = FakeApp()
     _wait_workflow(store, app, timeout_s=0.15, duration_s=0.05)
-    rep = _replay(store, app, _SlowScreen(app, ready_after=None)).run()
+    rep = _replay(store, app, _SlowScreen(app), load=None).run()
     assert rep.status == "failed"
     assert rep.message.startswith("step 2: waited 0.15 s for the screen to settle")
     assert "never did" in rep.message
@@ -244,10 +272,21 @@ def test_replay_wait_times_out_with_a_clear_message(store: WorkflowStore) -> Non
     assert len(rep.steps) == 2
 
 
+def test_replay_wait_on_a_moved_window_goes_on_when_the_next_target_is_there(store: WorkflowStore) -> None:
+    _wait_workflow(store, FakeApp(), timeout_s=5.0, duration_s=0.1)
+    app = FakeApp(offset=(110, 70))
+    assert _sim(_dialog(app), _dialog(FakeApp())) < 0.92  # the settled screen never matches the recorded one
+    rep = _replay(store, app, _SlowScreen(app), load=3).run()
+    assert rep.status == "ok", rep.message
+    assert app.pressed == ["one", "two"]
+    wait = rep.steps[1]
+    assert "next step's target" in wait.message and wait.waited_s is not None and wait.waited_s < 4.0
+
+
 def test_replay_wait_without_a_state_sleeps_the_recorded_time(store: WorkflowStore) -> None:
     app = FakeApp()
     _wait_workflow(store, app, timeout_s=0.0, duration_s=0.05, with_state=False)
-    screen = _SlowScreen(app, ready_after=None)
+    screen = _SlowScreen(app)
     grabs: list[int] = []
     r = _replay(store, app, screen)
     r.observer = lambda ev: grabs.append(screen.grabs) if ev.step_index == 1 else None
