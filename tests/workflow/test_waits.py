@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from rpa_vision.core.errors import ValidationError
 from rpa_vision.core.events import Action, ActionKind, Button, EventKind, InputEvent
 from rpa_vision.core.frame import Frame
 from rpa_vision.core.paths import Paths
+from rpa_vision.input import ActionNormalizer
 from rpa_vision.workflow.decisions import ScriptedDecisionProvider
 from rpa_vision.workflow.model import StateSnapshot, Step, Workflow, migrate
 from rpa_vision.workflow.recorder import FrameRing, Recorder, RecorderConfig
@@ -92,11 +94,11 @@ def test_infer_wait_rule() -> None:
 
 
 class _Rec:
-    def __init__(self, app: FakeApp, config: RecorderConfig | None = None) -> None:
+    def __init__(self, app: FakeApp, config: RecorderConfig | None = None, normalizer: Any = None) -> None:
         self.app, self.inp, self.ring = app, FakeInput(), FrameRing()
         self.ring.push(_frame(app.render()), t=0.5)
-        self.rec = Recorder("calc", self.inp, MiniNormalizer(), self.ring, TargetFinder(button_regions(app)),
-                            ENC, config=config)
+        self.rec = Recorder("calc", self.inp, normalizer or MiniNormalizer(), self.ring,
+                            TargetFinder(button_regions(app)), ENC, config=config)
         self.rec.start()
 
     def click(self, name: str, t: float) -> None:
@@ -110,9 +112,10 @@ class _Rec:
         self.ring.push(_frame(img), t=t)
 
 
-def test_a_late_screen_change_between_two_clicks_becomes_one_wait_step(home: Path) -> None:
+@pytest.mark.parametrize("normalizer", ["mini", "real"])
+def test_a_late_screen_change_between_two_clicks_becomes_one_wait_step(home: Path, normalizer: str) -> None:
     app = FakeApp()
-    r = _Rec(app)
+    r = _Rec(app, normalizer=ActionNormalizer() if normalizer == "real" else None)
     r.click("one", 1.0)  # ends at 1.05
     r.push(_dialog(app), 2.2)  # the application answers late, in two stages
     loaded = _dialog(app)
@@ -162,10 +165,11 @@ def test_no_wait_step_without_a_late_settled_change(case: str) -> None:
     assert wf.steps[1].delay_s == pytest.approx(nxt - 1.0, abs=1e-3)
 
 
-def test_typing_ends_at_its_last_key() -> None:
+@pytest.mark.parametrize("normalizer", ["mini", "real"])
+def test_typing_ends_at_its_last_key(normalizer: str) -> None:
     """The gap starts when the typing ended, not when it began: the echo of the keys is no wait."""
     app = FakeApp()
-    r = _Rec(app)
+    r = _Rec(app, normalizer=ActionNormalizer() if normalizer == "real" else None)
     t = 1.0
     for c in "hello":
         r.inp.emit(InputEvent(EventKind.KEY_DOWN, t=t, key=c, char=c))
