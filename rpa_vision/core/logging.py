@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 LOGGER_NAME = "rpa_vision"
 
@@ -15,13 +16,27 @@ def get_logger(name: str) -> logging.Logger:
     return logging.getLogger(f"{LOGGER_NAME}.{name}")
 
 
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to ``sys.stderr`` as it is when a record is emitted, not when the handler was made
+    (a redirected or replaced stderr, e.g. a test's captured one, is never written after it closed)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+    def flush(self) -> None:
+        self.stream = sys.stderr
+        super().flush()
+
+
 def setup_logging(verbosity: int = 0, stream: object = None) -> None:
     """Warnings by default, info with -v, debug with -vv; one line per record, on stderr."""
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     root = logging.getLogger(LOGGER_NAME)
     root.setLevel(level)
     if not any(getattr(h, "_rpa_vision", False) for h in root.handlers):
-        handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
+        handler: logging.Handler = (logging.StreamHandler(stream) if stream is not None  # type: ignore[call-overload]
+                                    else _StderrHandler())
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         handler._rpa_vision = True  # type: ignore[attr-defined]
         root.addHandler(handler)
