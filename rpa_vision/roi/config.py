@@ -28,6 +28,9 @@ class ROIConfig:
       the working image (costly; off by default, the edge grouping already finds text lines).
     - ``flat_widgets``: padded boxes around icons and labels that no outline encloses (tool
       buttons, tabs, menu titles: the clickable area is larger than what is drawn).
+    - ``fine_cells``: on frames analysed at most 0.8x their size, read the full-resolution pixels
+      again inside small closed outlines with a separator inside (tight grids of small cells
+      that the downscale merges) and add the cells found there.
     - ``tile_px`` / ``tile_margin_px``: incremental mode recomputes the working-image tiles
       touched by dirty rectangles, each analysed with this much context around it.
     - ``incremental_max_frac``: above this fraction of dirty tiles a full run is cheaper.
@@ -43,6 +46,7 @@ class ROIConfig:
     mser: bool = False
     flat_widgets: bool = True
     mser_scale: float = 0.5
+    fine_cells: bool = True
     tile_px: int = 128
     tile_margin_px: int = 48
     incremental_max_frac: float = 0.5

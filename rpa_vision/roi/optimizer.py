@@ -17,13 +17,12 @@ from rpa_vision.core.frame import Frame
 from rpa_vision.core.geometry import Box, ImageTransform
 from rpa_vision.roi.boxes import label_kinds, nms, ranked, to_regions
 from rpa_vision.roi.config import ROIConfig
-from rpa_vision.roi.proposals import Candidates, Limits, detect
+from rpa_vision.roi.fine import GRAY_CODES, FineSource, fine_look
+from rpa_vision.roi.proposals import Candidates, FineLook, Limits, detect
 from rpa_vision.roi.types import ROIError, ROIResult
 
 __all__ = ["ROIConfig", "ROIOptimizer"]
 
-_GRAY_CODES = {"BGR": cv2.COLOR_BGR2GRAY, "BGRA": cv2.COLOR_BGRA2GRAY, "RGB": cv2.COLOR_RGB2GRAY,
-               "RGBA": cv2.COLOR_RGBA2GRAY}
 
 
 def working_gray(pixels: np.ndarray, channels: str, size_wh: tuple[int, int]) -> np.ndarray:
@@ -37,7 +36,7 @@ def working_gray(pixels: np.ndarray, channels: str, size_wh: tuple[int, int]) ->
         hh, ww = arr.shape[0] // 2, arr.shape[1] // 2
         arr = cv2.resize(arr[: 2 * hh, : 2 * ww], (ww, hh), interpolation=cv2.INTER_AREA)
     if arr.ndim == 3:
-        arr = cv2.cvtColor(arr, _GRAY_CODES[channels])
+        arr = cv2.cvtColor(arr, GRAY_CODES[channels])
     if (arr.shape[1], arr.shape[0]) != size_wh:
         arr = cv2.resize(arr, size_wh, interpolation=cv2.INTER_LINEAR)
     return np.ascontiguousarray(arr)
@@ -133,6 +132,12 @@ class ROIOptimizer:
         tr = ImageTransform(rw / w, rh / h)
         return tr, (rw, rh), Limits.of(self.config, (rw, rh), frame.monitor.scale * tr.scale_x)
 
+    def _fine(self, src: FineSource, lim: Limits) -> FineLook | None:
+        """The full-resolution second look for a working image, when it applies."""
+        if not (self.config.fine_cells and src.applies):
+            return None
+        return fine_look(src, lim, self.config.edge_threshold)
+
     def _finish(self, frame: Frame, cands: Candidates, tr: ImageTransform, work_wh: tuple[int, int], lim: Limits,
                 timings: dict[str, float], t0: float, incremental: bool,
                 settled: Candidates | None = None) -> ROIResult:
@@ -156,7 +161,8 @@ class ROIOptimizer:
         t = time.perf_counter()
         gray = working_gray(frame.pixels, frame.channels, work_wh)
         t1 = time.perf_counter()
-        cands = detect(gray, self.config, lim)
+        fine = self._fine(FineSource(frame.pixels, frame.channels, tr.scale_x, tr.scale_y), lim)
+        cands = detect(gray, self.config, lim, fine)
         t2 = time.perf_counter()
         timings = {"downscale": (t1 - t) * 1000.0, "detect": (t2 - t1) * 1000.0}
         return self._finish(frame, cands, tr, work_wh, lim, timings, t0, incremental=False)
@@ -211,7 +217,9 @@ class ROIOptimizer:
             t = time.perf_counter()
             gray = working_gray(frame.pixels[fy1:fy2, fx1:fx2], frame.channels, size)
             t1 = time.perf_counter()
-            new = detect(gray, self.config, last.lim).shifted(ax1, ay1)
+            fine = self._fine(FineSource(frame.pixels[fy1:fy2, fx1:fx2], frame.channels,
+                                         size[0] / max(1, fx2 - fx1), size[1] / max(1, fy2 - fy1)), last.lim)
+            new = detect(gray, self.config, last.lim, fine).shifted(ax1, ay1)
             t_down += t1 - t
             t_det += time.perf_counter() - t1
             # New boxes owned by the tiles and not cut by the window's inner edges replace old ones.

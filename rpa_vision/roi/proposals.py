@@ -23,7 +23,7 @@ working image (the image may be a crop of it in incremental mode).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,7 +136,7 @@ def edge_map(gray: np.ndarray, threshold: int) -> np.ndarray:
     return e
 
 
-def _rects(contours: Sequence[np.ndarray]) -> np.ndarray:
+def rects(contours: Sequence[np.ndarray]) -> np.ndarray:
     """Bounding boxes (N, 4) xyxy (exclusive max) of contours, vectorised."""
     n = len(contours)
     if n == 0:
@@ -157,7 +157,7 @@ def _grouped(edges: np.ndarray, kx: int, ky: int) -> np.ndarray:
     """Boxes of edge components after dilating by a kx*ky rectangle, shrunk back by the dilation."""
     d = cv2.dilate(edges, np.ones((ky, kx), np.uint8))
     cnts, _ = cv2.findContours(d, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    b = _rects(cnts)
+    b = rects(cnts)
     if len(b):
         b[:, 0] += kx // 2
         b[:, 2] -= kx // 2
@@ -222,15 +222,18 @@ def _vertical_runs(edges: np.ndarray, length: int) -> np.ndarray:
     return cv2.dilate(cv2.erode(edges, k), k)
 
 
-def without_long_lines(edges: np.ndarray, lim: Limits) -> np.ndarray:
-    """The edge map without straight runs longer than any glyph stroke (borders, separators,
-    scrollbars), so that words next to them are grouped on their own. Horizontal runs are found
-    on the transposed map (column filters are several times faster than row filters here)."""
+def long_runs(edges: np.ndarray, lim: Limits) -> tuple[np.ndarray, np.ndarray]:
+    """(vertical, horizontal): the edge pixels on straight runs longer than any glyph stroke
+    (borders, separators, scrollbars). Horizontal runs are found on the transposed map (column
+    filters are several times faster than row filters here)."""
     lv = max(3, int(round(1.5 * lim.glyph_max_h)))
     lh = max(5, int(round(2.0 * lim.glyph_max_h)))
-    vertical = _vertical_runs(edges, lv)
-    horizontal = cv2.transpose(_vertical_runs(cv2.transpose(edges), lh))
-    return cv2.subtract(edges, cv2.bitwise_or(vertical, horizontal))
+    return _vertical_runs(edges, lv), cv2.transpose(_vertical_runs(cv2.transpose(edges), lh))
+
+
+def without_long_lines(edges: np.ndarray, runs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The edge map without the ``long_runs``, so that words next to them are grouped on their own."""
+    return cv2.subtract(edges, cv2.bitwise_or(*runs))
 
 
 def texture_closed(edges: np.ndarray, ii: np.ndarray, cell: int = TEXTURE_CELL,
@@ -316,8 +319,16 @@ def flat_boxes(boxes: np.ndarray, source: np.ndarray, border: np.ndarray, lim: L
     return f
 
 
-def detect(gray: np.ndarray, cfg: ROIConfig, lim: Limits) -> Candidates:
-    """All candidate boxes of a gray working image (or a crop of it), scored, size-filtered."""
+#: ``fine(horizontal)``: more enclosed areas (``HOLE`` boxes, image pixels) found another way,
+#: given the image's map of long horizontal edge runs (``long_runs``).
+FineLook = Callable[[np.ndarray], np.ndarray]
+
+
+def detect(gray: np.ndarray, cfg: ROIConfig, lim: Limits, fine: FineLook | None = None) -> Candidates:
+    """All candidate boxes of a gray working image (or a crop of it), scored, size-filtered.
+
+    ``fine``: a second look for enclosed areas the image lost (:mod:`rpa_vision.roi.fine` reads
+    the full-resolution pixels where horizontal lines are closer than a text line)."""
     h, w = gray.shape[:2]
     if h < 4 or w < 4:
         return Candidates.empty()
@@ -328,13 +339,18 @@ def detect(gray: np.ndarray, cfg: ROIConfig, lim: Limits) -> Candidates:
     parts: list[np.ndarray] = []
     srcs: list[np.ndarray] = []
     if len(cnts):
-        r = _rects(cnts)
+        r = rects(cnts)
         hole = hier.reshape(-1, 4)[:, 3] >= 0
         # A hole's contour runs over the edge pixels around it; one more pixel reaches the border line.
         holes = r[hole] + np.array([-1, -1, 1, 1], np.float32)
         parts += [r[~hole], holes]
         srcs += [np.full(int((~hole).sum()), OUTER, np.int8), np.full(len(holes), HOLE, np.int8)]
-    glyphs = without_long_lines(traced, lim)
+    runs = long_runs(traced, lim)
+    if fine is not None:
+        more = fine(runs[1])
+        parts.append(more)
+        srcs.append(np.full(len(more), HOLE, np.int8))
+    glyphs = without_long_lines(traced, runs)
     for kx, ky, src in ((lim.word_gap, 1, WORD), (lim.line_gap, 3, LINE)):
         g = _grouped(glyphs, kx, ky)
         parts.append(g)
