@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 from rpa_vision.core.geometry import Box, Point
@@ -15,17 +14,70 @@ KIND_NAMES: tuple[RegionKind, ...] = ("text", "widget", "container", "icon")
 TEXT, WIDGET, CONTAINER, ICON = 0, 1, 2, 3
 
 
+def overlapping_pairs(boxes: np.ndarray, iou: float) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs ``(i, j)``, ``i < j``, of boxes (N, 4) xyxy whose IoU exceeds ``iou`` > 0.
+
+    IoU above ``t`` needs the wider box's width (height) at most ``1 / t`` times either box's,
+    and the left (top) edges less than ``(1 - t)`` times that apart: so a sweep over the boxes
+    sorted by left edge compares each box only with the boxes whose left edge lies within
+    ``(1 - t) / t`` of its own width (~0.43 at 0.7), and of those only the ones whose top edge
+    is as near, not all pairs."""
+    n = len(boxes)
+    z = np.zeros(0, np.int64)
+    if n < 2:
+        return z, z.copy()
+    order = np.argsort(boxes[:, 0], kind="stable")
+    s = boxes[order].astype(np.float32)
+    x1, y1, x2, y2 = s[:, 0], s[:, 1], s[:, 2], s[:, 3]
+    k = np.float32((1.0 - iou) / iou)
+    rx = k * (x2 - x1) + np.float32(1e-3)
+    ry = k * (y2 - y1) + np.float32(1e-3)
+    # Each pair once, from the side of the box sorted first (its reach suffices).
+    pos = np.arange(n, dtype=np.int64)
+    hi = np.searchsorted(x1, x1 + rx, side="right")
+    counts = np.maximum(0, hi - pos - 1)
+    total = int(counts.sum())
+    if total == 0:
+        return z, z.copy()
+    a = np.repeat(pos, counts)
+    b = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts - pos - 1, counts)
+    near = np.abs(y1[a] - y1[b]) <= ry[a]
+    a, b = a[near], b[near]
+    iw = np.minimum(x2[a], x2[b]) - np.maximum(x1[a], x1[b])
+    ih = np.minimum(y2[a], y2[b]) - np.maximum(y1[a], y1[b])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    area = (x2 - x1) * (y2 - y1)
+    hit = inter > np.float32(iou) * (area[a] + area[b] - inter)
+    i, j = order[a[hit]], order[b[hit]]
+    return np.minimum(i, j), np.maximum(i, j)
+
+
 def nms(c: Candidates, iou: float, top_k: int) -> Candidates:
-    """Greedy non-maximum suppression (best score first), at most ``top_k`` boxes kept."""
-    if len(c) == 0:
+    """Greedy non-maximum suppression (best score first), at most ``top_k`` boxes kept.
+
+    Every candidate takes part (a cap before suppression would drop lower-scored ones first,
+    which on a busy screen loses whole widgets); the cap applies to the survivors. Only
+    overlapping pairs are compared (:func:`overlapping_pairs`); the greedy order is resolved in
+    rounds: a box whose better overlapping boxes are all suppressed is kept, a box with a kept
+    better one is suppressed."""
+    n = len(c)
+    if n == 0:
         return c
-    xywh = c.boxes.copy()
-    xywh[:, 2:] -= xywh[:, :2]
-    # Every candidate takes part (OpenCV's own top_k would drop the lower-scored ones *before*
-    # suppression, which on a busy screen loses whole widgets); the cap applies to the survivors.
-    kept = cv2.dnn.NMSBoxes(xywh.tolist(), c.score.tolist(), 0.0, float(iou))
-    idx = np.asarray(kept, np.int64).reshape(-1)
-    return ranked(c.take(idx), top_k)
+    rank = np.empty(n, np.int64)
+    rank[np.argsort(-c.score, kind="stable")] = np.arange(n)
+    i, j = overlapping_pairs(c.boxes, iou)
+    swap = rank[i] > rank[j]
+    better, worse = np.where(swap, j, i), np.where(swap, i, j)
+    state = np.zeros(n, np.int8)  # 0 undecided, 1 kept, 2 suppressed
+    while True:
+        undecided = state == 0
+        if not undecided.any():
+            break
+        live = np.bincount(worse, weights=(state[better] != 2), minlength=n)
+        state[undecided & (live == 0)] = 1
+        hit = worse[state[better] == 1]
+        state[hit[state[hit] == 0]] = 2
+    return ranked(c.take(np.nonzero(state == 1)[0]), top_k)
 
 
 def ranked(c: Candidates, top_k: int) -> Candidates:
@@ -83,6 +135,28 @@ def label_kinds(c: Candidates, lim: Limits) -> np.ndarray:
     return kinds
 
 
+_BX1, _BY1, _BX2, _BY2 = (getattr(Box, f).__set__ for f in ("x1", "y1", "x2", "y2"))
+_RBOX, _RKIND, _RSCORE, _RPAD = (getattr(Region, f).__set__ for f in ("box", "kind", "score", "padded"))
+_new = object.__new__
+
+
+def _region(x1: float, y1: float, x2: float, y2: float, kind: RegionKind, score: float, padded: bool) -> Region:
+    """A Region from values already checked as a whole array (finite, ``x2 > x1``, ``y2 > y1``,
+    a known kind, score in [0, 1]): the frozen dataclasses' slots are filled directly, without
+    their per-object checks (a busy frame has ~2000 regions; the checks cost ~10 ms)."""
+    box = _new(Box)
+    _BX1(box, x1)
+    _BY1(box, y1)
+    _BX2(box, x2)
+    _BY2(box, y2)
+    region = _new(Region)
+    _RBOX(region, box)
+    _RKIND(region, kind)
+    _RSCORE(region, score)
+    _RPAD(region, padded)
+    return region
+
+
 def to_regions(c: Candidates, kinds: np.ndarray, sx: float, sy: float, frame_wh: tuple[int, int]) -> tuple[Region, ...]:
     """Regions in full-resolution frame pixels (working box divided by the scale, clipped)."""
     if len(c) == 0:
@@ -92,12 +166,15 @@ def to_regions(c: Candidates, kinds: np.ndarray, sx: float, sy: float, frame_wh:
     full = np.empty_like(b)
     full[:, [0, 2]] = np.clip(b[:, [0, 2]] / sx, 0, fw)
     full[:, [1, 3]] = np.clip(b[:, [1, 3]] / sy, 0, fh)
-    out = []
-    flat = (c.source == FLAT).tolist()
-    for (x1, y1, x2, y2), k, s, f in zip(full.tolist(), kinds.tolist(), c.score.tolist(), flat, strict=True):
-        if x2 > x1 and y2 > y1:
-            out.append(Region(Box(x1, y1, x2, y2), KIND_NAMES[k], float(min(1.0, max(0.0, s))), f))
-    return tuple(out)
+    ok = np.isfinite(full).all(1) & (full[:, 2] > full[:, 0]) & (full[:, 3] > full[:, 1])
+    idx = np.nonzero(ok)[0]
+    score = np.clip(np.nan_to_num(c.score[idx].astype(np.float64)), 0.0, 1.0)
+    names = [KIND_NAMES[k] for k in kinds[idx].tolist()]
+    flat = (c.source[idx] == FLAT).tolist()
+    return tuple(
+        _region(x1, y1, x2, y2, k, s, f)
+        for (x1, y1, x2, y2), k, s, f in zip(full[idx].tolist(), names, score.tolist(), flat, strict=True)
+    )
 
 
 def region_at(

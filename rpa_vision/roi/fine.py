@@ -28,7 +28,8 @@ MIN_LINE_GLYPHS = 4.0
 #: Rows of cells are at most this many glyph heights tall (working pixels): taller cells keep
 #: their holes in the working image.
 MAX_ROW_GLYPHS = 1.5
-_K3 = np.ones((3, 3), np.uint8)
+#: The close-line areas are looked for on a copy of the line map this many times smaller.
+POOL = 2
 
 
 @dataclass(frozen=True)
@@ -46,24 +47,34 @@ class FineSource:
         return max(self.sx, self.sy) <= FINE_MAX_SCALE
 
 
-def close_line_areas(horizontal: np.ndarray, lim: Limits) -> np.ndarray:
-    """1 between long horizontal lines (from a map of horizontal edge runs) that are closer
-    together than ``MAX_ROW_GLYPHS`` glyphs: rows of small cells, in working pixels."""
-    gap = max(3, int(round(MAX_ROW_GLYPHS * lim.glyph_max_h))) | 1
-    length = max(5, int(round(MIN_LINE_GLYPHS * lim.glyph_max_h)))
-    lines = cv2.morphologyEx(horizontal, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+def close_line_areas(horizontal: np.ndarray, lim: Limits, pool: int = POOL) -> np.ndarray:
+    """1 between long horizontal lines (from a map of horizontal edge runs, working pixels) that
+    are closer together than ``MAX_ROW_GLYPHS`` glyphs: rows of small cells. Found on a copy
+    ``pool`` times smaller (max-pooled: lines stay lines), and given in its pixels."""
+    h, w = horizontal.shape
+    ph, pw = h // pool, w // pool
+    if ph < 2 or pw < 2:
+        return np.zeros((max(ph, 0), max(pw, 0)), np.uint8)
+    lines = horizontal[: ph * pool, : pw * pool] * np.uint8(255)
+    # Area averaging at an integer factor: a block with any line pixel stays above zero.
+    lines = (cv2.resize(lines, (pw, ph), interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+    gap = max(3, int(round(MAX_ROW_GLYPHS * lim.glyph_max_h / pool))) | 1
+    length = max(3, int(round(MIN_LINE_GLYPHS * lim.glyph_max_h / pool)))
+    # Long lines only (shorter runs are mostly text that the downscale merged); the opening runs
+    # down the columns of the transposed map (column filters are the fast ones).
+    k = np.ones((length, 1), np.uint8)
+    lines = cv2.transpose(cv2.dilate(cv2.erode(cv2.transpose(lines), k), k))
     closed = cv2.morphologyEx(lines, cv2.MORPH_CLOSE, np.ones((gap, 1), np.uint8))
-    between = cv2.subtract(closed, lines)
-    # Not the 1-2 px slits between the two pixels of one line or two touching lines.
-    return cv2.morphologyEx(between, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    return cv2.subtract(closed, lines)
 
 
-def windows(mask: np.ndarray, margin: int = 6) -> np.ndarray:
-    """Rectangles (working pixels, int xyxy) around the groups of ``mask`` pixels less than
-    ``margin`` apart, ``margin`` pixels of context around each."""
-    grown = cv2.dilate(mask, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
+def windows(mask: np.ndarray, pool: int = POOL, margin: int = 8) -> np.ndarray:
+    """Rectangles (working pixels, int xyxy) around the groups of ``mask`` pixels (``pool``
+    working pixels each) less than ``margin`` working pixels apart, with that much context."""
+    m = max(1, -(-margin // pool))
+    grown = cv2.dilate(mask, np.ones((2 * m + 1, 2 * m + 1), np.uint8))
     cnts, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    return rects(cnts).astype(np.int64)
+    return rects(cnts).astype(np.int64) * pool
 
 
 def _lines(edges: np.ndarray, run: int) -> np.ndarray:
@@ -71,10 +82,10 @@ def _lines(edges: np.ndarray, run: int) -> np.ndarray:
     corners where a rounded or anti-aliased border leaves its runs apart). Cells are bounded by
     such lines; tracing only them leaves out the many contours of the labels inside."""
     k = np.ones((run, 1), np.uint8)
-    vertical = cv2.dilate(cv2.erode(edges, k), k)
-    t = cv2.transpose(edges)
-    horizontal = cv2.transpose(cv2.dilate(cv2.erode(t, k), k))
-    return cv2.dilate(cv2.bitwise_or(vertical, horizontal), _K3)
+    grow = np.ones((run + 2, 3), np.uint8)  # the opening's dilation and the thickening at once
+    vertical = cv2.dilate(cv2.erode(edges, k), grow)
+    horizontal = cv2.transpose(cv2.dilate(cv2.erode(cv2.transpose(edges), k), grow))
+    return cv2.bitwise_or(vertical, horizontal)
 
 
 def fine_holes(src: FineSource, mask: np.ndarray, lim: Limits, threshold: int) -> np.ndarray:

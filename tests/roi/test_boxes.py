@@ -111,3 +111,52 @@ def test_hole_source_survives_nms_over_a_ring():
     c = _cands([[10, 10, 110, 40], [10, 10, 110, 40]], [0.7, 0.8])
     c.source[1] = HOLE
     assert nms(c, 0.5, 10).source.tolist() == [HOLE]
+
+
+def _greedy_nms(boxes: np.ndarray, score: np.ndarray, iou: float) -> set[int]:
+    """Textbook greedy suppression over all pairs (the reference for the sweep)."""
+    order = np.argsort(-score, kind="stable")
+    m = iou_matrix(boxes, boxes)
+    kept: list[int] = []
+    for i in order.tolist():
+        if all(m[i, k] <= iou for k in kept):
+            kept.append(i)
+    return set(kept)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sweep_nms_equals_greedy_over_all_pairs(seed):
+    from rpa_vision.roi.boxes import overlapping_pairs
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    # Clusters of near-duplicates (what the proposal sources produce), of very different sizes,
+    # some sharing a left edge, plus scattered boxes.
+    base = np.concatenate([rng.uniform(0, 1500, (n, 2)), rng.uniform(4, 400, (n, 2))], axis=1)
+    base[::7, 0] = 100.0
+    jitter = base[rng.integers(0, n, n)] + rng.normal(0, 3, (n, 4))
+    xywh = np.concatenate([base, jitter])
+    xywh[:, 2:] = np.abs(xywh[:, 2:]) + 1
+    boxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1).astype(np.float32)
+    score = rng.random(len(boxes)).astype(np.float32)
+    for t in (0.3, 0.5, 0.7):
+        i, j = overlapping_pairs(boxes, t)
+        m = iou_matrix(boxes, boxes)
+        want = {(a, b) for a, b in zip(*np.nonzero(np.triu(m > t + 1e-6, 1)), strict=True)}
+        got = set(zip(i.tolist(), j.tolist(), strict=True))
+        assert want <= got and all(m[a, b] > t - 1e-5 for a, b in got)
+        z = np.zeros(len(boxes), np.float32)
+        c = Candidates(boxes, np.zeros(len(boxes), np.int8), score, z, z.copy())
+        kept = nms(c, t, 10_000)
+        ref = _greedy_nms(boxes, score, t)
+        assert sorted(map(tuple, kept.boxes.tolist())) == sorted(map(tuple, boxes[sorted(ref)].tolist()))
+
+
+def test_regions_built_without_per_object_checks_are_valid_regions():
+    ui = draw_ui(1.0)
+    res = ROIOptimizer().propose(Frame.from_array(ui.image))
+    assert res.regions
+    for r in res.regions:  # the checked constructors accept every one and give equal objects
+        again = Region(Box(r.box.x1, r.box.y1, r.box.x2, r.box.y2), r.kind, r.score, r.padded)
+        assert again == r and hash(again) == hash(r)
+        assert all(type(v) is float for v in (r.box.x1, r.box.y1, r.box.x2, r.box.y2, r.score))
