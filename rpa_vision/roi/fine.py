@@ -55,17 +55,17 @@ def close_line_areas(horizontal: np.ndarray, lim: Limits, pool: int = POOL) -> n
     ph, pw = h // pool, w // pool
     if ph < 2 or pw < 2:
         return np.zeros((max(ph, 0), max(pw, 0)), np.uint8)
-    lines = horizontal[: ph * pool, : pw * pool] * np.uint8(255)
-    # Area averaging at an integer factor: a block with any line pixel stays above zero.
-    lines = (cv2.resize(lines, (pw, ph), interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+    # Area averaging at an integer factor: a block with any line pixel (255) stays above zero.
+    pooled = cv2.resize(horizontal[: ph * pool, : pw * pool] * np.uint8(255), (pw, ph), interpolation=cv2.INTER_AREA)
+    lines = (pooled > 0).astype(np.uint8)
     gap = max(3, int(round(MAX_ROW_GLYPHS * lim.glyph_max_h / pool))) | 1
     length = max(3, int(round(MIN_LINE_GLYPHS * lim.glyph_max_h / pool)))
     # Long lines only (shorter runs are mostly text that the downscale merged); the opening runs
     # down the columns of the transposed map (column filters are the fast ones).
     k = np.ones((length, 1), np.uint8)
-    lines = cv2.transpose(cv2.dilate(cv2.erode(cv2.transpose(lines), k), k))
-    closed = cv2.morphologyEx(lines, cv2.MORPH_CLOSE, np.ones((gap, 1), np.uint8))
-    return cv2.subtract(closed, lines)
+    long_lines = cv2.transpose(cv2.dilate(cv2.erode(cv2.transpose(lines), k), k))
+    closed = cv2.morphologyEx(long_lines, cv2.MORPH_CLOSE, np.ones((gap, 1), np.uint8))
+    return cv2.subtract(closed, long_lines)
 
 
 def windows(mask: np.ndarray, pool: int = POOL, margin: int = 8) -> np.ndarray:
