@@ -80,18 +80,29 @@ def nms(c: Candidates, iou: float, top_k: int) -> Candidates:
     return ranked(c.take(np.nonzero(state == 1)[0]), top_k)
 
 
+def ranked_order(c: Candidates, top_k: int) -> np.ndarray:
+    """Indices of the ``top_k`` best boxes in a stable order: score, then top-to-bottom,
+    left-to-right."""
+    return np.lexsort((c.boxes[:, 0], c.boxes[:, 1], -c.score))[:top_k]
+
+
 def ranked(c: Candidates, top_k: int) -> Candidates:
     """The ``top_k`` best boxes in a stable order: score, then top-to-bottom, left-to-right."""
-    order = np.lexsort((c.boxes[:, 0], c.boxes[:, 1], -c.score))[:top_k]
-    return c.take(order)
+    return c.take(ranked_order(c, top_k))
 
 
-def label_kinds(c: Candidates, lim: Limits) -> np.ndarray:
-    """A kind code per box: text lines, small square icons, containers of several boxes, widgets."""
+def label_kinds(c: Candidates, lim: Limits, known: np.ndarray | None = None) -> np.ndarray:
+    """A kind code per box: text lines, small square icons, containers of several boxes, widgets.
+
+    ``known``: kind codes already worked out for some boxes (-1 for the others), e.g. boxes of an
+    earlier frame that nothing changed in or around; only the others are labelled, the known
+    ones being their context (a box's kind depends on the boxes inside it and on the text lines
+    around it)."""
     n = len(c)
     kinds = np.full(n, WIDGET, np.int8)
     if n == 0:
         return kinds
+    todo = np.ones(n, bool) if known is None else known < 0
     b = c.boxes
     w = b[:, 2] - b[:, 0]
     h = b[:, 3] - b[:, 1]
@@ -104,7 +115,7 @@ def label_kinds(c: Candidates, lim: Limits) -> np.ndarray:
     )
     icon = ~text & (w <= lim.icon_max) & (h <= lim.icon_max) & (aspect >= 0.75) & (aspect <= 1.34)
     # Glyphs and fragments inside a text line are part of that text, not icons or widgets.
-    small = np.nonzero(~text & (h <= lim.text_max_h))[0]
+    small = np.nonzero(todo & ~text & (h <= lim.text_max_h))[0]
     tidx = np.nonzero(text)[0]
     if len(small) and len(tidx):
         tb = b[tidx]
@@ -115,12 +126,16 @@ def label_kinds(c: Candidates, lim: Limits) -> np.ndarray:
         ).any(1)
         text[small[within]] = True
         icon[small[within]] = False
+    if known is not None:
+        done = ~todo
+        text[done] = known[done] == TEXT
+        icon[done] = known[done] == ICON
     kinds[text] = TEXT
     kinds[icon] = ICON
     # Containers: big boxes, or boxes holding several smaller boxes taller than a glyph that are
     # not text (a button holding its label's words and glyphs stays a widget; a group of buttons
     # is a container).
-    big = np.nonzero(~text & ((w > 2 * lim.icon_max) | (h > 2 * lim.icon_max)))[0]
+    big = np.nonzero(todo & ~text & ((w > 2 * lim.icon_max) | (h > 2 * lim.icon_max)))[0]
     if len(big):
         pb = b[big]
         inside = (
@@ -132,6 +147,8 @@ def label_kinds(c: Candidates, lim: Limits) -> np.ndarray:
         children = inside.sum(1)
         cont = (children >= 3) | (area[big] >= lim.container_min_area)
         kinds[big[cont]] = CONTAINER
+    if known is not None:
+        kinds[~todo] = known[~todo]
     return kinds
 
 
@@ -157,24 +174,30 @@ def _region(x1: float, y1: float, x2: float, y2: float, kind: RegionKind, score:
     return region
 
 
-def to_regions(c: Candidates, kinds: np.ndarray, sx: float, sy: float, frame_wh: tuple[int, int]) -> tuple[Region, ...]:
-    """Regions in full-resolution frame pixels (working box divided by the scale, clipped)."""
+def regions_aligned(c: Candidates, kinds: np.ndarray, sx: float, sy: float,
+                    frame_wh: tuple[int, int]) -> list[Region | None]:
+    """One region per box in full-resolution frame pixels (working box divided by the scale,
+    clipped), None where the clipped box is empty."""
     if len(c) == 0:
-        return ()
+        return []
     fw, fh = frame_wh
     b = c.boxes.astype(np.float64)
     full = np.empty_like(b)
     full[:, [0, 2]] = np.clip(b[:, [0, 2]] / sx, 0, fw)
     full[:, [1, 3]] = np.clip(b[:, [1, 3]] / sy, 0, fh)
-    ok = np.isfinite(full).all(1) & (full[:, 2] > full[:, 0]) & (full[:, 3] > full[:, 1])
-    idx = np.nonzero(ok)[0]
-    score = np.clip(np.nan_to_num(c.score[idx].astype(np.float64)), 0.0, 1.0)
-    names = [KIND_NAMES[k] for k in kinds[idx].tolist()]
-    flat = (c.source[idx] == FLAT).tolist()
-    return tuple(
-        _region(x1, y1, x2, y2, k, s, f)
-        for (x1, y1, x2, y2), k, s, f in zip(full[idx].tolist(), names, score.tolist(), flat, strict=True)
-    )
+    ok = (np.isfinite(full).all(1) & (full[:, 2] > full[:, 0]) & (full[:, 3] > full[:, 1])).tolist()
+    score = np.clip(np.nan_to_num(c.score.astype(np.float64)), 0.0, 1.0).tolist()
+    names = [KIND_NAMES[k] for k in kinds.tolist()]
+    flat = (c.source == FLAT).tolist()
+    return [
+        _region(x1, y1, x2, y2, k, s, f) if good else None
+        for (x1, y1, x2, y2), k, s, f, good in zip(full.tolist(), names, score, flat, ok, strict=True)
+    ]
+
+
+def to_regions(c: Candidates, kinds: np.ndarray, sx: float, sy: float, frame_wh: tuple[int, int]) -> tuple[Region, ...]:
+    """Regions in full-resolution frame pixels (working box divided by the scale, clipped)."""
+    return tuple(r for r in regions_aligned(c, kinds, sx, sy, frame_wh) if r is not None)
 
 
 def region_at(

@@ -15,11 +15,11 @@ import numpy as np
 from rpa_vision.core.errors import ValidationError
 from rpa_vision.core.frame import Frame
 from rpa_vision.core.geometry import Box, ImageTransform
-from rpa_vision.roi.boxes import label_kinds, nms, ranked, to_regions
+from rpa_vision.roi.boxes import label_kinds, nms, ranked_order, regions_aligned
 from rpa_vision.roi.config import ROIConfig
 from rpa_vision.roi.fine import GRAY_CODES, FineSource, fine_look
 from rpa_vision.roi.proposals import Candidates, FineLook, Limits, detect
-from rpa_vision.roi.types import ROIError, ROIResult
+from rpa_vision.roi.types import Region, ROIError, ROIResult
 
 __all__ = ["ROIConfig", "ROIOptimizer"]
 
@@ -52,6 +52,8 @@ class _State:
     transform: ImageTransform
     lim: Limits
     cands: Candidates
+    kinds: np.ndarray  # kind code per candidate
+    regions: tuple[Region, ...]  # one per candidate, in the same order
 
 
 class ROIOptimizer:
@@ -140,19 +142,37 @@ class ROIOptimizer:
 
     def _finish(self, frame: Frame, cands: Candidates, tr: ImageTransform, work_wh: tuple[int, int], lim: Limits,
                 timings: dict[str, float], t0: float, incremental: bool,
-                settled: Candidates | None = None) -> ROIResult:
-        """``settled``: survivors of an earlier suppression that overlap none of ``cands``; they
-        skip this one (suppression between boxes that do not overlap changes nothing)."""
+                settled: tuple[Candidates, np.ndarray, tuple[Region, ...]] | None = None) -> ROIResult:
+        """``settled``: survivors of an earlier suppression that overlap none of ``cands`` (and
+        nothing that changed), with their kinds and regions; they skip this suppression
+        (suppression between boxes that do not overlap changes nothing) and keep their kinds and
+        regions (a box's kind depends only on boxes inside it or around it, unchanged too)."""
         t = time.perf_counter()
         cands = nms(cands, self.config.nms_iou, self.config.max_regions)
-        if settled is not None and len(settled):
-            cands = ranked(Candidates.concat([settled, cands]), self.config.max_regions)
-        kinds = label_kinds(cands, lim)
-        regions = to_regions(cands, kinds, tr.scale_x, tr.scale_y, frame.size_wh)
+        known = np.full(len(cands), -1, np.int8)
+        old: list[Region | None] = [None] * len(cands)
+        if settled is not None and len(settled[0]):
+            s_cands, s_kinds, s_regions = settled
+            both = Candidates.concat([s_cands, cands])
+            order = ranked_order(both, self.config.max_regions)
+            cands = both.take(order)
+            known = np.concatenate([s_kinds, known])[order]
+            pool: list[Region | None] = [*s_regions, *old]
+            old = [pool[i] for i in order.tolist()]
+        todo = np.nonzero(known < 0)[0]
+        kinds = label_kinds(cands, lim, known if len(todo) < len(cands) else None)
+        fresh = regions_aligned(cands.take(todo), kinds[todo], tr.scale_x, tr.scale_y, frame.size_wh)
+        for i, r in zip(todo.tolist(), fresh, strict=True):
+            old[i] = r
+        keep = [i for i, r in enumerate(old) if r is not None]
+        if len(keep) < len(old):  # boxes empty once clipped to the frame are dropped for good
+            idx = np.asarray(keep, np.int64)
+            cands, kinds = cands.take(idx), kinds[idx]
+        regions = tuple(r for r in old if r is not None)
         t2 = time.perf_counter()
         timings["nms_label"] = (t2 - t) * 1000.0
         timings["total"] = (t2 - t0) * 1000.0
-        self._last = _State(frame.key, frame.size_wh, work_wh, tr, lim, cands)
+        self._last = _State(frame.key, frame.size_wh, work_wh, tr, lim, cands, kinds, regions)
         self._stats["incremental_runs" if incremental else "full_runs"] += 1
         return ROIResult(regions, frame.key, tr, timings, cached=False, incremental=incremental)
 
@@ -244,7 +264,8 @@ class ROIOptimizer:
         near = np.zeros(len(old), bool)
         for ax1, ay1, ax2, ay2 in analysed:
             near |= (ob[:, 0] < ax2) & (ob[:, 2] > ax1) & (ob[:, 1] < ay2) & (ob[:, 3] > ay1)
-        settled = old.take(np.nonzero(keep_old & ~near)[0])
+        settled_idx = np.nonzero(keep_old & ~near)[0]
+        settled = (old.take(settled_idx), last.kinds[settled_idx], tuple(last.regions[i] for i in settled_idx.tolist()))
         merged = Candidates.concat([old.take(np.nonzero(keep_old & near)[0]), *new_parts])
         timings = {"downscale": t_down * 1000.0, "detect": t_det * 1000.0}
         return self._finish(frame, merged, tr, work_wh, last.lim, timings, t0, incremental=True, settled=settled)

@@ -160,3 +160,23 @@ def test_regions_built_without_per_object_checks_are_valid_regions():
         again = Region(Box(r.box.x1, r.box.y1, r.box.x2, r.box.y2), r.kind, r.score, r.padded)
         assert again == r and hash(again) == hash(r)
         assert all(type(v) is float for v in (r.box.x1, r.box.y1, r.box.x2, r.box.y2, r.score))
+
+
+def test_labelling_only_some_boxes_with_the_others_known_gives_the_same_kinds():
+    from rpa_vision.roi.boxes import label_kinds
+    from rpa_vision.roi.optimizer import working_gray
+    from rpa_vision.roi.proposals import Limits, detect
+
+    ui = draw_ui(1.0)
+    cfg = ROIConfig()
+    lim = Limits.of(cfg, (1920, 1080))
+    c = nms(detect(working_gray(ui.image, "BGR", (1920, 1080)), cfg, lim), cfg.nms_iou, cfg.max_regions)
+    full = label_kinds(c, lim)
+    assert len(set(full.tolist())) == 4  # every kind occurs: the check below means something
+    rng = np.random.default_rng(0)
+    for frac in (0.02, 0.3, 0.9):
+        known = full.copy()
+        known[rng.random(len(c)) < frac] = -1
+        assert np.array_equal(label_kinds(c, lim, known), full)
+    wrong = np.where(full == 0, 1, 0).astype(np.int8)  # known values are taken as given
+    assert np.array_equal(label_kinds(c, lim, wrong), wrong)

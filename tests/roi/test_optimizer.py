@@ -306,3 +306,20 @@ def test_rows_of_a_list_box():
     off = ROIOptimizer(ROIConfig(flat_widgets=False)).propose(Frame.from_array(img)).regions
     assert recall_at(on, rows).recall == 1.0
     assert recall_at(off, rows).recall == 0.0
+
+
+def test_incremental_kinds_match_a_full_run(ui):
+    """Regions away from the change keep their kinds (they are reused, not relabelled), and
+    every region of the incremental run has the kind a full run gives the same box."""
+    new_box = Box(1400, 600, 1520, 632)
+    changed = _with_new_button(ui.image, new_box)
+    opt = ROIOptimizer()
+    opt.propose(Frame.from_array(ui.image))
+    inc = opt.propose(Frame.from_array(changed), [new_box])
+    full = ROIOptimizer().propose(Frame.from_array(changed))
+    assert inc.incremental
+    by_box = {(r.box, r.padded): r.kind for r in full.regions}
+    same = [(r.kind, by_box[(r.box, r.padded)]) for r in inc.regions if (r.box, r.padded) in by_box]
+    assert len(same) >= 0.97 * len(full.regions)
+    assert sum(a == b for a, b in same) >= 0.99 * len(same)
+    assert _best(inc.regions, new_box).kind == "widget"
