@@ -28,6 +28,8 @@ MIN_LINE_GLYPHS = 4.0
 #: Rows of cells are at most this many glyph heights tall (working pixels): taller cells keep
 #: their holes in the working image.
 MAX_ROW_GLYPHS = 1.5
+#: Cells of a row with a label somewhere are looked at this many glyph heights around it.
+MAX_CELL_GLYPHS = 24.0
 #: The close-line areas are looked for on a copy of the line map this many times smaller.
 POOL = 2
 
@@ -47,17 +49,26 @@ class FineSource:
         return max(self.sx, self.sy) <= FINE_MAX_SCALE
 
 
-def close_line_areas(horizontal: np.ndarray, lim: Limits, pool: int = POOL) -> np.ndarray:
+def _pooled(a: np.ndarray, pool: int) -> np.ndarray:
+    """1 where a ``pool`` x ``pool`` block of a 0/1 map has a 1 (the map cropped to whole blocks)."""
+    ph, pw = a.shape[0] // pool, a.shape[1] // pool
+    # Area averaging at an integer factor: a block with any pixel (255) stays above zero.
+    avg = cv2.resize(a[: ph * pool, : pw * pool] * np.uint8(255), (pw, ph), interpolation=cv2.INTER_AREA)
+    return (avg > 0).astype(np.uint8)
+
+
+def close_line_areas(horizontal: np.ndarray, lim: Limits, edges: np.ndarray | None = None,
+                     pool: int = POOL) -> np.ndarray:
     """1 between long horizontal lines (from a map of horizontal edge runs, working pixels) that
-    are closer together than ``MAX_ROW_GLYPHS`` glyphs: rows of small cells. Found on a copy
-    ``pool`` times smaller (max-pooled: lines stay lines), and given in its pixels."""
+    are closer together than ``MAX_ROW_GLYPHS`` glyphs: rows of small cells; with ``edges``
+    (the edge map), only rows with something drawn in them (labels: blank cells, a chart's grid,
+    keep their holes in the working image). Found on a copy ``pool`` times smaller
+    (max-pooled: lines stay lines), and given in its pixels."""
     h, w = horizontal.shape
     ph, pw = h // pool, w // pool
     if ph < 2 or pw < 2:
         return np.zeros((max(ph, 0), max(pw, 0)), np.uint8)
-    # Area averaging at an integer factor: a block with any line pixel (255) stays above zero.
-    pooled = cv2.resize(horizontal[: ph * pool, : pw * pool] * np.uint8(255), (pw, ph), interpolation=cv2.INTER_AREA)
-    lines = (pooled > 0).astype(np.uint8)
+    lines = _pooled(horizontal, pool)
     gap = max(3, int(round(MAX_ROW_GLYPHS * lim.glyph_max_h / pool))) | 1
     length = max(3, int(round(MIN_LINE_GLYPHS * lim.glyph_max_h / pool)))
     # Long lines only (shorter runs are mostly text that the downscale merged); the opening runs
@@ -65,7 +76,12 @@ def close_line_areas(horizontal: np.ndarray, lim: Limits, pool: int = POOL) -> n
     k = np.ones((length, 1), np.uint8)
     long_lines = cv2.transpose(cv2.dilate(cv2.erode(cv2.transpose(lines), k), k))
     closed = cv2.morphologyEx(long_lines, cv2.MORPH_CLOSE, np.ones((gap, 1), np.uint8))
-    return cv2.subtract(closed, long_lines)
+    between = cv2.subtract(closed, long_lines)
+    if edges is not None:  # rows along for a table's width, so that no window cuts a cell
+        drawn = cv2.bitwise_and(between, _pooled(edges, pool))
+        reach = max(3, int(round(MAX_CELL_GLYPHS * lim.glyph_max_h / pool))) | 1
+        between = cv2.bitwise_and(between, cv2.dilate(drawn, np.ones((gap, reach), np.uint8)))
+    return between
 
 
 def windows(mask: np.ndarray, pool: int = POOL, margin: int = 8) -> np.ndarray:
@@ -127,8 +143,8 @@ def fine_holes(src: FineSource, mask: np.ndarray, lim: Limits, threshold: int) -
 def fine_look(src: FineSource, lim: Limits, threshold: int) -> FineLook:
     """The ``fine`` hook of :func:`~rpa_vision.roi.proposals.detect` for a working image of ``src``."""
 
-    def look(horizontal: np.ndarray) -> np.ndarray:
-        mask = close_line_areas(horizontal, lim)
+    def look(horizontal: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        mask = close_line_areas(horizontal, lim, edges)
         b = fine_holes(src, mask, lim, threshold)
         h = b[:, 3] - b[:, 1]
         return b[h <= 2.0 * lim.glyph_max_h]  # cells of the size that the working image loses

@@ -319,9 +319,9 @@ def flat_boxes(boxes: np.ndarray, source: np.ndarray, border: np.ndarray, lim: L
     return f
 
 
-#: ``fine(horizontal)``: more enclosed areas (``HOLE`` boxes, image pixels) found another way,
-#: given the image's map of long horizontal edge runs (``long_runs``).
-FineLook = Callable[[np.ndarray], np.ndarray]
+#: ``fine(horizontal, edges)``: more enclosed areas (``HOLE`` boxes, image pixels) found another
+#: way, given the image's map of long horizontal edge runs (``long_runs``) and its edge map.
+FineLook = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def detect(gray: np.ndarray, cfg: ROIConfig, lim: Limits, fine: FineLook | None = None) -> Candidates:
@@ -346,11 +346,11 @@ def detect(gray: np.ndarray, cfg: ROIConfig, lim: Limits, fine: FineLook | None 
         parts += [r[~hole], holes]
         srcs += [np.full(int((~hole).sum()), OUTER, np.int8), np.full(len(holes), HOLE, np.int8)]
     runs = long_runs(traced, lim)
+    glyphs = without_long_lines(traced, runs)
     if fine is not None:
-        more = fine(runs[1])
+        more = fine(runs[1], traced)
         parts.append(more)
         srcs.append(np.full(len(more), HOLE, np.int8))
-    glyphs = without_long_lines(traced, runs)
     for kx, ky, src in ((lim.word_gap, 1, WORD), (lim.line_gap, 3, LINE)):
         g = _grouped(glyphs, kx, ky)
         parts.append(g)

@@ -104,3 +104,17 @@ def test_short_runs_are_not_lines_of_a_table():
     for y in (20, 29, 38):
         horizontal[y:y + 2, 50:70] = 1
     assert not close_line_areas(horizontal, lim).any()
+
+
+def test_rows_with_nothing_drawn_in_them_are_left_to_the_working_image():
+    """A chart's grid or blank cells keep their holes at 1080p: no second look there."""
+    lim = Limits.of(ROIConfig(), (1920, 1080), 0.5)
+    horizontal = np.zeros((200, 400), np.uint8)
+    for y in (20, 29, 38, 120, 129, 138):
+        horizontal[y:y + 2, 50:300] = 1
+    edges = horizontal.copy()
+    edges[23:27, 60:90] = 1  # a label in the first table's first row only
+    mask = close_line_areas(horizontal, lim, edges, pool=2)
+    assert mask[24 // 2, 64 // 2] and mask[24 // 2, 160 // 2]  # that row, along, not just at the label
+    assert not mask[100 // 2:].any()  # the blank one
+    assert close_line_areas(horizontal, lim, pool=2)[124 // 2, 100 // 2]  # without edges: both
