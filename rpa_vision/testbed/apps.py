@@ -185,6 +185,7 @@ def launch_testapp(
     page: int = 1,
     font_size: float | None = None,
     log: str | os.PathLike[str] | None = None,
+    slow: float = 0.0,
     python: str = sys.executable,
     cwd: str | os.PathLike[str] | None = None,
     timeout: float = 30.0,
@@ -192,7 +193,9 @@ def launch_testapp(
     """The Qt test application (``python -m ui.testapp``) with ``QT_SCALE_FACTOR=scale``.
 
     Waits for its window and for its geometry dump; the yielded app's ``elements()`` are the
-    named widgets in physical pixels. ``cwd`` must be a directory from which ``ui`` imports
+    named widgets in physical pixels (the dump is rewritten when the Details dialog opens or
+    closes). ``slow`` > 0 makes "Details..." and "Next page" take that many seconds (``--slow``).
+    ``cwd`` must be a directory from which ``ui`` imports
     (the repository root by default).
     """
     work = Path(tempfile.mkdtemp(prefix="rpa-testapp-"))
@@ -210,6 +213,8 @@ def launch_testapp(
         args += ["--font-size", str(font_size)]
     if log is not None:
         args += ["--log", os.fspath(log)]
+    if slow:
+        args += ["--slow", f"{slow:g}"]
     child_env = dict(env)
     child_env.pop("QT_QPA_PLATFORM", None)  # a real X display, not offscreen
     child_env["QT_SCALE_FACTOR"] = f"{scale:g}"

@@ -70,3 +70,58 @@ def test_geometry_option_parsing() -> None:
     for bad in ("", "800x", "abc", "10+10"):
         with pytest.raises(argparse.ArgumentTypeError):
             parse_geometry(bad)
+
+
+def test_slow_option_parsing() -> None:
+    from ui.testapp.app import build_parser
+
+    p = build_parser()
+    assert p.parse_args([]).slow == 0.0
+    assert p.parse_args(["--slow", "2.5"]).slow == 2.5
+    for bad in ("-1", "nan", "inf", "soon"):
+        with pytest.raises(SystemExit):
+            p.parse_args(["--slow", bad])
+
+
+def _window(qtbot: Any, tmp_path: Path, slow: float) -> Any:
+    from ui.testapp.window import EventLog, TestAppWindow
+
+    win = TestAppWindow(EventLog(str(tmp_path / f"events-{slow:g}.log")), slow=slow)
+    qtbot.addWidget(win)
+    win.resize(800, 600)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+def _click(qtbot: Any, win: Any, name: str) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QPushButton
+
+    qtbot.mouseClick(win.findChild(QPushButton, name), Qt.MouseButton.LeftButton)
+
+
+def test_slow_app_looks_the_same_and_opens_the_dialog_late(qtbot: Any, tmp_path: Path) -> None:
+    fast, slow = _window(qtbot, tmp_path, 0.0), _window(qtbot, tmp_path, 0.6)
+    assert fast.grab().toImage() == slow.grab().toImage()  # --slow changes no pixel until clicked
+
+    _click(qtbot, fast, "btn_details")
+    assert fast.dialog is not None and fast.dialog.isVisible()
+
+    _click(qtbot, slow, "btn_details")
+    _click(qtbot, slow, "btn_details")  # a second click while loading opens nothing more
+    assert slow.dialog is None and slow.log.status.text() == "Loading..."
+    qtbot.wait(300)
+    assert slow.dialog is None
+    qtbot.waitUntil(lambda: slow.dialog is not None and slow.dialog.isVisible(), timeout=5000)
+    events = [json.loads(line) for line in (tmp_path / "events-0.6.log").read_text().splitlines()]
+    assert [(e["event"], e["widget"]) for e in events] == [("clicked", "btn_details"), ("clicked", "btn_details"),
+                                                            ("opened", "dlg_details")]
+    assert events[2]["t"] - events[0]["t"] >= 0.5
+
+    _click(qtbot, slow, "btn_next")
+    assert slow.tabs.currentIndex() == 0
+    qtbot.waitUntil(lambda: slow.tabs.currentIndex() == 1, timeout=5000)
+    for w in (fast, slow):
+        if w.dialog is not None:
+            w.dialog.close()

@@ -33,6 +33,16 @@ def parse_geometry(text: str) -> tuple[int | None, int | None, int | None, int |
     return w, h, x, y
 
 
+def _seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not (0.0 <= v <= 3600.0):
+        raise argparse.ArgumentTypeError(f"bad duration {text!r}: expected seconds in [0, 3600]")
+    return v
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ui.testapp", description="RPA Vision's Qt test application")
     p.add_argument("--dark", action="store_true", help="dark palette (Fusion style unless --style is given)")
@@ -45,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dump-geometry", default=None, metavar="FILE",
                    help="after layout, write the boxes of every named widget (screen physical pixels)")
     p.add_argument("--log", default=None, metavar="FILE", help="append user events as JSON lines")
+    p.add_argument("--slow", type=_seconds, default=0.0, metavar="SECONDS",
+                   help="a slow application: 'Details...' opens its dialog and 'Next page' turns the page "
+                        "only after SECONDS (0 = at once)")
     p.add_argument("--quit-after", type=float, default=None, metavar="S", help="exit after S seconds")
     return p
 
@@ -176,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     font.setPointSizeF(args.font_size or 10.0)
     app.setFont(font)
     log = EventLog(args.log)
-    win = TestAppWindow(log, relayout=args.relayout)
+    win = TestAppWindow(log, relayout=args.relayout, slow=args.slow)
     if args.geometry is not None:
         w, h, x, y = args.geometry
         if w is not None and h is not None:
@@ -200,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _write_json_atomic(path, collect_geometry(win))
 
         QTimer.singleShot(700, dump)
+        # The dialog opened or closed by the user: the dump follows once it is laid out and drawn.
+        win.on_dialog = lambda: QTimer.singleShot(300, dump)
     if args.quit_after is not None:
         QTimer.singleShot(int(args.quit_after * 1000), app.quit)
     return int(app.exec())

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -125,14 +126,23 @@ def _spin(name: str, log: EventLog, value: int) -> QSpinBox:
 
 
 class TestAppWindow(QMainWindow):
-    """The main window: menu bar, toolbar, a 'Form' and a 'Settings' tab, a status bar."""
+    """The main window: menu bar, toolbar, a 'Form' and a 'Settings' tab, a status bar.
 
-    def __init__(self, log: EventLog, *, relayout: bool = False) -> None:
+    ``slow`` (seconds, 0 = instant) makes it slow the way real applications are: "Details..."
+    shows "Loading..." in the status bar and opens the dialog only after ``slow`` seconds, and
+    "Next page" turns the page only then (both log an ``opened`` event when they do).
+    ``on_dialog`` is called whenever the dialog is shown or closed.
+    """
+
+    def __init__(self, log: EventLog, *, relayout: bool = False, slow: float = 0.0) -> None:
         super().__init__()
         self.setObjectName("main_window")
         self.setWindowTitle(TITLE)
         self.log = log
+        self.slow = float(slow)
         self.dialog: DetailsDialog | None = None
+        self.on_dialog: Callable[[], None] | None = None
+        self._loading: set[str] = set()  # slow actions under way
         self._menus: dict[str, QAction] = {}
         self._build_menu()
         self._build_toolbar()
@@ -252,9 +262,13 @@ class TestAppWindow(QMainWindow):
         apply_ = _button("btn_apply", "Apply", log)
         helpb = _button("btn_help", "Help", log)
         details = _button("btn_details", "Details...", log)
-        details.clicked.connect(self.open_dialog)
         nxt = _button("btn_next", "Next page", log)
-        nxt.clicked.connect(lambda: self.tabs.setCurrentIndex(1))
+        if self.slow > 0:
+            details.clicked.connect(lambda: self._later("dlg_details", self.open_dialog))
+            nxt.clicked.connect(lambda: self._later("page_settings", lambda: self.tabs.setCurrentIndex(1)))
+        else:
+            details.clicked.connect(self.open_dialog)
+            nxt.clicked.connect(lambda: self.tabs.setCurrentIndex(1))
         row1.addWidget(details)
         row1.addStretch(1)
         row1.addWidget(nxt)
@@ -306,12 +320,34 @@ class TestAppWindow(QMainWindow):
         lay.addStretch(1)
         return page
 
+    def _later(self, what: str, fn: Callable[[], None]) -> None:
+        """Do ``fn`` after ``self.slow`` seconds ("Loading..." meanwhile); a second click while
+        loading does nothing more."""
+        if self.log.status is not None:
+            self.log.status.setText("Loading...")
+        if what in self._loading:
+            return
+        self._loading.add(what)
+
+        def done() -> None:
+            self._loading.discard(what)
+            fn()
+            self.log.emit("opened", what)
+
+        QTimer.singleShot(round(self.slow * 1000), done)
+
     def open_dialog(self) -> None:
         if self.dialog is None:
             self.dialog = DetailsDialog(self, self.log)
+            self.dialog.finished.connect(lambda _=0: self._dialog_changed())
         self.dialog.show()
         self.dialog.raise_()
         self.dialog.activateWindow()
+        self._dialog_changed()
+
+    def _dialog_changed(self) -> None:
+        if self.on_dialog is not None:
+            self.on_dialog()
 
 
 def clickable(w: QWidget) -> bool:
