@@ -136,13 +136,15 @@ def label_kinds(c: Candidates, lim: Limits, known: np.ndarray | None = None) -> 
     # not text (a button holding its label's words and glyphs stays a widget; a group of buttons
     # is a container).
     big = np.nonzero(todo & ~text & ((w > 2 * lim.icon_max) | (h > 2 * lim.icon_max)))[0]
+    # Possible children: not text, taller than a glyph, drawn (padded hypotheses are not children).
+    kid = np.nonzero(~text & (h > lim.glyph_max_h) & (c.source != FLAT))[0]
     if len(big):
         pb = b[big]
+        cb = b[kid]
         inside = (
-            (b[None, :, 0] >= pb[:, None, 0]) & (b[None, :, 1] >= pb[:, None, 1])
-            & (b[None, :, 2] <= pb[:, None, 2]) & (b[None, :, 3] <= pb[:, None, 3])
-            & (area[None, :] < 0.5 * area[big][:, None]) & ~text[None, :] & (h[None, :] > lim.glyph_max_h)
-            & (c.source != FLAT)[None, :]  # padded hypotheses are not children
+            (cb[None, :, 0] >= pb[:, None, 0]) & (cb[None, :, 1] >= pb[:, None, 1])
+            & (cb[None, :, 2] <= pb[:, None, 2]) & (cb[None, :, 3] <= pb[:, None, 3])
+            & (area[kid][None, :] < 0.5 * area[big][:, None])
         )
         children = inside.sum(1)
         cont = (children >= 3) | (area[big] >= lim.container_min_area)

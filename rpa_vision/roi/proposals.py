@@ -141,7 +141,7 @@ def rects(contours: Sequence[np.ndarray]) -> np.ndarray:
     n = len(contours)
     if n == 0:
         return np.zeros((0, 4), np.float32)
-    lens = np.fromiter((len(c) for c in contours), np.int64, n)
+    lens = np.fromiter(map(len, contours), np.int64, n)
     pts = np.concatenate(contours).reshape(-1, 2)
     starts = np.zeros(n, np.int64)
     np.cumsum(lens[:-1], out=starts[1:])
