@@ -106,9 +106,11 @@ def _lines(edges: np.ndarray, run: int) -> np.ndarray:
 
 def fine_holes(src: FineSource, mask: np.ndarray, lim: Limits, threshold: int) -> np.ndarray:
     """Holes of the full-resolution edge map in the ``windows`` of ``mask`` (working pixels), as
-    boxes in working pixels (xyxy float32)."""
+    boxes in working pixels (xyxy float32). Frames more than 4x the working image (8K) are read
+    at about twice its resolution (whole-pixel area steps), which is enough to split the cells."""
     fh, fw = src.pixels.shape[:2]
-    run = max(5, int(round(0.6 * lim.glyph_max_h / max(src.sx, src.sy))))
+    step = max(1, int(1.0 / (2.0 * max(src.sx, src.sy))))
+    run = max(5, int(round(0.6 * lim.glyph_max_h / (max(src.sx, src.sy) * step))))
     out = []
     for x1, y1, x2, y2 in windows(mask).tolist():
         fx1, fy1 = max(0, int(x1 / src.sx)), max(0, int(y1 / src.sy))
@@ -120,6 +122,11 @@ def fine_holes(src: FineSource, mask: np.ndarray, lim: Limits, threshold: int) -
             gray = cv2.cvtColor(crop, GRAY_CODES[src.channels])
         else:
             gray = np.ascontiguousarray(crop.reshape(crop.shape[0], crop.shape[1]))
+        if step > 1:
+            gh, gw = gray.shape[0] // step, gray.shape[1] // step
+            if gh < 4 or gw < 4:
+                continue
+            gray = cv2.resize(gray[: gh * step, : gw * step], (gw, gh), interpolation=cv2.INTER_AREA)
         cnts, hier = cv2.findContours(_lines(edge_map(gray, threshold), run), cv2.RETR_CCOMP,
                                       cv2.CHAIN_APPROX_SIMPLE)
         if not len(cnts):
@@ -130,8 +137,8 @@ def fine_holes(src: FineSource, mask: np.ndarray, lim: Limits, threshold: int) -
         r = rects([c for c, is_hole in zip(cnts, hole.tolist(), strict=True) if is_hole])
         # As in the working image one more pixel reaches the border line around the hole, and
         # one more undoes the thickening of the lines.
-        r += np.array([fx1 - 2, fy1 - 2, fx1 + 2, fy1 + 2], np.float32)
-        out.append(r)
+        r = (r + np.array([-2, -2, 2, 2], np.float32)) * np.float32(step)
+        out.append(r + np.array([fx1, fy1, fx1, fy1], np.float32))
     if not out:
         return np.zeros((0, 4), np.float32)
     b = np.concatenate(out)

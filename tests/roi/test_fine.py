@@ -118,3 +118,14 @@ def test_rows_with_nothing_drawn_in_them_are_left_to_the_working_image():
     assert mask[24 // 2, 64 // 2] and mask[24 // 2, 160 // 2]  # that row, along, not just at the label
     assert not mask[100 // 2:].any()  # the blank one
     assert close_line_areas(horizontal, lim, pool=2)[124 // 2, 100 // 2]  # without edges: both
+
+
+def test_cells_of_an_8k_frame_are_read_at_twice_the_working_resolution(dense4k):
+    """An 8K frame (the same grids drawn twice as large) is read at 4K, not at 8K, where it
+    is read again: the cells are found all the same."""
+    img, cells = dense4k
+    big = cv2.resize(img, (7680, 4320), interpolation=cv2.INTER_NEAREST)
+    res = ROIOptimizer(ROIConfig(cache_entries=0)).propose(Frame.from_array(big))
+    assert res.transform.scale_x == pytest.approx(0.25)
+    rep = recall_at(res.regions, [b.scale(2.0) for b in cells], iou=0.5)
+    assert rep.recall >= 0.95, rep.misses
