@@ -37,7 +37,8 @@ from rpa_vision.workflow.layout import LayoutModel
 from rpa_vision.workflow.model import Prototype, Step, Workflow
 from rpa_vision.workflow.query import TargetQuery, build_query, frame_changed, looks_same_at
 from rpa_vision.workflow.report import ReplayReport, StepReport
-from rpa_vision.workflow.state import StateEncoder, best_similarity
+from rpa_vision.workflow.settled import AGREE, ChangedPart
+from rpa_vision.workflow.state import StateEncoder, best_similarity, thumbnail
 from rpa_vision.workflow.store import WorkflowStore
 
 log = get_logger(__name__)
@@ -268,7 +269,9 @@ class Replayer:
         """A recorded wait: until the screen looks like the settled screen recorded after it.
 
         Done as soon as the state matches (``state_threshold``; the next step's healed states
-        count too) and the screen stopped changing (``stable_s``, or ``stable_max_s`` for a
+        count too), the part of the screen that changed during the recorded wait looks as it
+        did once settled (``ChangedPart``: a dialog is a small part of a large screen, which
+        the state vector alone hardly sees) and the screen stopped changing (``stable_s``, or ``stable_max_s`` for a
         screen that never stops). A screen that does not look as recorded (a moved or restyled
         window) is also done once the recorded wait has passed, the screen stayed unchanged for
         ``settle_s`` and the next step's target is found with confidence. Failed at the step's
@@ -300,16 +303,21 @@ class Replayer:
             protos += ([before] if before is not None else []) + extra
             if not (nxt_step.action.is_pointer and nxt_step.target is not None):
                 nxt_step = None  # only a pointer step's target says that the screen is ready
+        part = self._changed_part(step)
         frame = self.frames.grab()
         last_change, same_grabs, best, tried_locate = start, 0, 0.0, -1e9
         matched_at: float | None = None
         score: float | None = None
+        local: float | None = None
+        best_local = 0.0
         while True:
             now = time.monotonic()
             if score is None or same_grabs == 0:
                 score = best_similarity(self.encoder.state_vector(frame), protos) or 0.0
+                local = None if part is None else part.agreement(thumbnail(frame))
             best, sr.state_score = max(best, score), score
-            if score >= cfg.state_threshold:
+            best_local = max(best_local, local or 0.0)
+            if score >= cfg.state_threshold and (local is None or local >= AGREE):
                 matched_at = now if matched_at is None else matched_at
                 stable = (same_grabs >= 1 and now - last_change >= cfg.stable_s) or cfg.stable_s == 0
                 if stable or now - matched_at >= cfg.stable_max_s:
@@ -325,9 +333,14 @@ class Replayer:
                                       f"went on because the next step's target is on the settled screen")
                         return
             if now - start >= timeout:
+                why = f"best similarity {best:.2f}"
+                why += f" < {cfg.state_threshold:.2f}" if best < cfg.state_threshold else ""
+                if part is not None:
+                    why += (f"; the part of the screen that changed when recorded agreed at best on "
+                            f"{best_local:.0%} (< {AGREE:.0%})")
                 raise _Stop("failed", f"waited {timeout:g} s for the screen to settle as recorded (it took "
-                                      f"{a.duration_s:.1f} s when recorded) but it never did (best similarity "
-                                      f"{best:.2f} < {cfg.state_threshold:.2f}); is the application stuck?")
+                                      f"{a.duration_s:.1f} s when recorded) but it never did ({why}); "
+                                      f"is the application stuck?")
             self._sleep(cfg.poll_s)
             nxt = self.frames.grab()
             if frame_changed(frame, nxt):
@@ -335,6 +348,18 @@ class Replayer:
             else:
                 same_grabs += 1
             frame = nxt
+
+    def _changed_part(self, step: Step) -> ChangedPart | None:
+        """What changed on screen between the previous step's before-state and the settled
+        screen of this WAIT step, when both thumbnails are there."""
+        prev = self.wf.steps[step.index - 1] if step.index > 0 else None
+        if prev is None or prev.before is None or step.after is None:
+            return None
+        try:
+            return ChangedPart.between(self._image(prev.before.thumb), self._image(step.after.thumb))
+        except RpaVisionError as exc:
+            log.warning("replay: no changed part for the wait of step %d: %s", step.index + 1, exc)
+            return None
 
     def _wait_for_state(self, step: Step, sr: StepReport) -> tuple[Frame, list[Located] | None]:
         """Wait until the screen is ready for this step (or time out and stop).
