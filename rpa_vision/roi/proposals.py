@@ -286,24 +286,29 @@ def flat_boxes(boxes: np.ndarray, source: np.ndarray, border: np.ndarray, lim: L
         c = b[closed]
         inside = ((c[None, :, 0] <= s[:, None, 0]) & (c[None, :, 1] <= s[:, None, 1])
                   & (c[None, :, 2] >= s[:, None, 2]) & (c[None, :, 3] >= s[:, None, 3]))
+        pi, pc = np.nonzero(inside)  # (seed, outline) pairs: a few per seed, not all of them
+        ch, cw = c[:, 3] - c[:, 1], c[:, 2] - c[:, 0]
+        sw, shv = s[:, 2] - s[:, 0], sh[:, 0]
+        line = source[si] == LINE
         # Rows of a list: a text line in a tall outline that holds several lines and is several
         # times the line's width spans the outline's inner width (the innermost such outline).
-        ch, cw = (c[:, 3] - c[:, 1])[None, :], (c[:, 2] - c[:, 0])[None, :]
-        line = (source[si] == LINE)[:, None]
-        listy = (inside & line).sum(0)[None, :] >= 3  # an outline holding several text lines
-        holds = inside & line & listy & (ch > 4.0 * sh) & (cw >= 3.0 * (s[:, 2] - s[:, 0])[:, None])
-        has = holds.any(1)
-        if has.any():
-            area = np.where(holds, ch * cw, np.inf)[has]
-            inner = c[np.argmin(area, axis=1)]
-            sr, shr = s[has], sh[has][:, 0]
+        listy = np.bincount(pc[line[pi]], minlength=len(c)) >= 3  # outlines holding several lines
+        holds = np.nonzero(line[pi] & listy[pc] & (ch[pc] > 4.0 * shv[pi]) & (cw[pc] >= 3.0 * sw[pi]))[0]
+        if len(holds):
+            hs, hc = pi[holds], pc[holds]
+            order = np.lexsort((ch[hc] * cw[hc], hs))  # per seed, the smallest outline first
+            hs, hc = hs[order], hc[order]
+            first = np.concatenate([[True], hs[1:] != hs[:-1]])
+            hs, inner = hs[first], c[hc[first]]
+            sr, shr = s[hs], shv[hs]
             rows = np.stack([inner[:, 0] + 1, sr[:, 1] - 0.15 * shr, inner[:, 2] - 1, sr[:, 3] + 0.15 * shr], axis=1)
         # A bordered widget (button, field: an outline a few content heights tall around one or
         # two pieces of content) has its own box already; a panel, toolbar or window around many
         # pieces does not count. Pieces: words and icons (lines repeat the words).
-        pieces = inside[source[si] != LINE].sum(0)[None, :]
-        larger = ch * cw >= 1.6 * (sh * (s[:, 2] - s[:, 0])[:, None])  # a frame around it, not itself
-        enclosed = (inside & larger & (ch <= 4.0 * sh) & (pieces <= 3)).any(1)
+        pieces = np.bincount(pc[~line[pi]], minlength=len(c))
+        larger = ch[pc] * cw[pc] >= 1.6 * (shv[pi] * sw[pi])  # a frame around it, not itself
+        enclosed = np.zeros(len(s), bool)
+        enclosed[pi[larger & (ch[pc] <= 4.0 * shv[pi]) & (pieces[pc] <= 3)]] = True
         s, sh = s[~enclosed], sh[~enclosed]
     if len(s):  # a one-word line is also a word: one seed each
         s, keep = np.unique(np.round(s), axis=0, return_index=True)
