@@ -99,7 +99,7 @@ def test_recording_infers_one_wait_between_the_clicks(recorded: tuple[Paths, Wor
     # The dialog opens RECORDED_SLOW s after the click (the app's log says when it really did);
     # Qt draws it and the 8 Hz capture sees it a little later.
     delay = WAITED["app delay (record)"]
-    assert delay is not None and delay >= RECORDED_SLOW - 0.05
+    assert delay is not None and delay >= RECORDED_SLOW - 0.1
     assert RECORDED_SLOW - 0.2 <= wait.duration_s <= RECORDED_SLOW + 1.5, wait
     assert abs(wait.duration_s - delay) <= 0.75, (wait, delay)
     assert wait.timeout_s is not None and wait.timeout_s >= 5.0

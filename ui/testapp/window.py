@@ -329,12 +329,18 @@ class TestAppWindow(QMainWindow):
             return
         self._loading.add(what)
 
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setTimerType(Qt.TimerType.PreciseTimer)  # a coarse timer may fire 5% early
+
         def done() -> None:
+            timer.deleteLater()
             self._loading.discard(what)
             fn()
             self.log.emit("opened", what)
 
-        QTimer.singleShot(round(self.slow * 1000), done)
+        timer.timeout.connect(done)
+        timer.start(round(self.slow * 1000))
 
     def open_dialog(self) -> None:
         if self.dialog is None:
