@@ -3,6 +3,14 @@
 ``adapted = normalize(x + x @ W.T + b)``. ``W = 0, b = 0`` is the identity, so a fresh adapter
 changes nothing; training moves it only as far as the examples ask (weight decay pulls it back).
 Applying it is numpy only, so perception never needs torch.
+
+**Scope.** A map trained on a few corrected elements also moves every other element a little,
+and a borderline match elsewhere can lose its confidence (forgetting). So an adapter carries its
+*scope*: the base vectors of the targets it was taught. When the locator compares a target with
+candidates (``similarities``), the adapted similarity counts in proportion to how close the target
+is to the scope (``relevance``: 0 below ``scope_range[0]`` cosine, 1 from ``scope_range[1]``);
+elsewhere the base similarity is used unchanged. Adapters without a scope (older files) apply
+everywhere.
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from rpa_vision.core.atomic import atomic_write_bytes
 from rpa_vision.core.errors import CorruptFileError, ProvenanceMismatchError, StorageError, ValidationError
 
 ADAPTER_SCHEMA_VERSION = 1
+#: cosine (base space) from which a target starts to count as taught, and from which it fully does
+DEFAULT_SCOPE_RANGE = (0.9, 0.97)
 
 
 def l2_normalize(x: np.ndarray) -> np.ndarray:
@@ -54,9 +64,20 @@ class Adapter:
     encoder: dict[str, Any] = field(default_factory=dict)  # the base encoder's provenance
     metrics: dict[str, Any] = field(default_factory=dict)
     created: float = field(default_factory=time.time)
+    scope: np.ndarray | None = None  # (K, dim) unit base vectors of the taught targets; None: everywhere
+    scope_range: tuple[float, float] = DEFAULT_SCOPE_RANGE
 
     def __post_init__(self) -> None:
         w, b = self.weight, self.bias
+        if self.scope is not None:
+            sc = np.asarray(self.scope)
+            if sc.ndim != 2 or sc.shape[1] != w.shape[0] or not np.isfinite(sc).all():
+                raise ValidationError(f"adapter scope must be finite (K, {w.shape[0]}), got {sc.shape}",
+                                      field="scope")
+        lo, hi = self.scope_range
+        if not (-1.0 <= lo < hi <= 1.0):
+            raise ValidationError(f"scope_range must be -1 <= lo < hi <= 1, got {self.scope_range!r}",
+                                  field="scope_range", value=self.scope_range)
         if w.ndim != 2 or w.shape[0] != w.shape[1]:
             raise ValidationError(f"adapter weight must be square, got {w.shape}", field="weight")
         if b.shape != (w.shape[0],):
@@ -94,6 +115,29 @@ class Adapter:
 
     __call__ = apply
 
+    def relevance(self, x: np.ndarray) -> np.ndarray:
+        """How much the adapter applies to each base vector ``(N, dim)``: ``(N,)`` in [0, 1]."""
+        arr = l2_normalize(np.atleast_2d(np.asarray(x, dtype=np.float32)))
+        if self.is_identity:
+            return np.zeros(arr.shape[0], np.float32)
+        if self.scope is None or not len(self.scope):
+            return np.ones(arr.shape[0], np.float32)
+        near = (arr @ self.scope.T).max(axis=1)
+        lo, hi = self.scope_range
+        return np.clip((near - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+
+    def similarities(self, target: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """Cosine similarities of ``candidates`` ``(N, dim)`` to one ``target`` (base vectors):
+        adapted ones for a taught target, base ones for any other, blended in between."""
+        t = l2_normalize(np.asarray(target, dtype=np.float32).reshape(1, -1))
+        c = l2_normalize(np.atleast_2d(np.asarray(candidates, dtype=np.float32)))
+        base = c @ t[0]
+        a = float(self.relevance(t)[0])
+        if a <= 0.0:
+            return base
+        adapted = self.apply(c) @ self.apply(t)[0]
+        return (1.0 - a) * base + a * adapted if a < 1.0 else adapted
+
     def check_encoder(self, provenance: dict[str, Any]) -> None:
         """Raise when this adapter was trained for another encoder or dimension."""
         mine, theirs = encoder_identity(self.encoder), encoder_identity(provenance)
@@ -113,10 +157,14 @@ class Adapter:
             "encoder": self.encoder,
             "metrics": self.metrics,
             "created": self.created,
+            "scope_range": list(self.scope_range),
         }
+        arrays: dict[str, np.ndarray] = {"weight": self.weight, "bias": self.bias,
+                                         "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)}
+        if self.scope is not None:
+            arrays["scope"] = np.asarray(self.scope, np.float32)
         buf = io.BytesIO()
-        np.savez_compressed(buf, weight=self.weight, bias=self.bias, meta=np.frombuffer(
-            json.dumps(meta).encode("utf-8"), dtype=np.uint8))
+        np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
         atomic_write_bytes(path, buf.getvalue())
 
     @classmethod
@@ -125,6 +173,7 @@ class Adapter:
             with np.load(path, allow_pickle=False) as z:
                 weight = np.asarray(z["weight"], dtype=np.float32)
                 bias = np.asarray(z["bias"], dtype=np.float32)
+                scope = np.asarray(z["scope"], dtype=np.float32) if "scope" in z.files else None
                 meta = json.loads(bytes(z["meta"]).decode("utf-8"))
         except FileNotFoundError as exc:
             raise StorageError(f"{path}: no such adapter file", path=path) from exc
@@ -135,7 +184,9 @@ class Adapter:
 
             raise SchemaVersionError(path, meta.get("schema_version"), ADAPTER_SCHEMA_VERSION)
         try:
+            lo, hi = meta.get("scope_range", DEFAULT_SCOPE_RANGE)
             return cls(weight, bias, int(meta["version"]), dict(meta.get("encoder", {})),
-                       dict(meta.get("metrics", {})), float(meta.get("created", 0.0)))
+                       dict(meta.get("metrics", {})), float(meta.get("created", 0.0)), scope,
+                       (float(lo), float(hi)))
         except (KeyError, TypeError, ValueError) as exc:
             raise CorruptFileError(path, f"invalid adapter metadata: {exc}") from exc

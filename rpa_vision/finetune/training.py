@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rpa_vision.core.errors import RpaVisionError, ValidationError
-from rpa_vision.finetune.adapter import Adapter, l2_normalize
+from rpa_vision.finetune.adapter import DEFAULT_SCOPE_RANGE, Adapter, l2_normalize
 from rpa_vision.finetune.examples import Example
 
 
@@ -57,6 +57,11 @@ class TrainConfig:
     patience: int = 20
     check_every: int = 5
     min_epochs: int = 40
+    #: The adapter applies to targets whose base vector is this close (cosine) to a taught target:
+    #: not at all below the first value, fully from the second (see ``Adapter.similarities``).
+    scope_range: tuple[float, float] = DEFAULT_SCOPE_RANGE
+    #: At most this many taught targets are kept as the scope (the most recent ones).
+    max_scope: int = 512
 
     def __post_init__(self) -> None:
         if self.min_examples < 2:
@@ -69,6 +74,12 @@ class TrainConfig:
             raise ValidationError("rank must be >= 0 (0 = full)", field="rank")
         if self.patience < 0 or self.check_every < 1 or self.min_epochs < 0:
             raise ValidationError("patience and min_epochs must be >= 0, check_every >= 1", field="patience")
+        lo, hi = self.scope_range
+        if not (-1.0 <= lo < hi <= 1.0):
+            raise ValidationError("scope_range must be -1 <= lo < hi <= 1", field="scope_range",
+                                  value=self.scope_range)
+        if self.max_scope < 1:
+            raise ValidationError("max_scope must be >= 1", field="max_scope", value=self.max_scope)
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,19 @@ class Triplets:
     positive: np.ndarray  # (M,)
     negatives: np.ndarray  # (M, K) with -1 padding
     example_ids: tuple[str, ...]
+
+
+def taught_targets(vectors: np.ndarray, triplets: Triplets, limit: int) -> np.ndarray:
+    """The adapter's scope: the distinct target (anchor) vectors of the examples, the most recent
+    ``limit`` of them (examples are in the order they were given)."""
+    rows = list(dict.fromkeys(int(a) for a in triplets.anchor[::-1]))[:limit]  # newest first, unique
+    scope = l2_normalize(np.asarray(vectors, np.float32)[np.array(rows[::-1], dtype=np.intp)])
+    gram = scope @ scope.T
+    keep: list[int] = []
+    for i in range(len(scope)):  # near-identical crops of one target count once
+        if not keep or float(gram[i, keep].max()) < 0.999:
+            keep.append(i)
+    return np.ascontiguousarray(scope[keep])
 
 
 @dataclass(frozen=True)
@@ -306,7 +330,9 @@ def train_adapter(
     finally:
         torch.set_num_threads(old_threads)
     metrics: dict[str, Any] = {}
-    adapter = Adapter(weight, bias, version, dict(current.encoder), metrics)
+    scope = taught_targets(vectors, triplets, config.max_scope)
+    adapter = Adapter(weight, bias, version, dict(current.encoder), metrics, scope=scope,
+                      scope_range=config.scope_range)
     after = evaluate(vectors, triplets, val_rows, adapter.apply, config.temperature)
     metrics.update(val_accuracy=after.accuracy, val_margin=after.margin, val_loss=after.loss,
                    train_examples=int(train_rows.size), val_examples=int(val_rows.size))

@@ -77,7 +77,7 @@ def bind_locator(locator: Any, registry: AdapterRegistry) -> Callable[[], None]:
         if loc is None:
             registry.remove_listener(give)
             return
-        loc.set_adapter(None if adapter.is_identity else adapter.apply)
+        loc.set_adapter(None if adapter.is_identity else adapter)  # scoped: see Adapter.similarities
 
     give(registry.current)
     registry.on_swapped(give)

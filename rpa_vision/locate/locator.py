@@ -131,7 +131,8 @@ class Locator:
     ``rpa_vision.roi.ROIOptimizer`` whose regions are proposals for ``Frame`` screens (default:
     contour proposals); ``ocr``: anything with ``read(list_of_bgr) -> list[str]`` (default: the
     installed OCR, unless ``config.use_ocr`` is off); ``adapter``: maps base embeddings to adapted
-    ones (``set_adapter`` swaps it atomically)."""
+    ones (``set_adapter`` swaps it atomically); when it also has ``similarities(target, candidates)``
+    (a fine-tuned ``Adapter`` with a scope), that decides the embedding evidence instead."""
 
     def __init__(
         self,
@@ -149,7 +150,6 @@ class Locator:
         self._ocr = ocr
         self._ocr_resolved = ocr is not None
         self._adapter = adapter
-        self._adapter_gen = 0
         self._lock = threading.RLock()
         self._screens: OrderedDict[str, _Screen] = OrderedDict()
         self._stats: dict[str, float] = {"calls": 0, "total_ms": 0.0, "last_ms": 0.0, "candidates": 0,
@@ -157,12 +157,12 @@ class Locator:
 
     # --- collaborators ------------------------------------------------------------------
     def set_adapter(self, fn: Callable[[np.ndarray], np.ndarray] | None) -> None:
-        """Swap the embedding adapter atomically (``None`` removes it)."""
+        """Swap the embedding adapter atomically (``None`` removes it); one locate call works with
+        the adapter it started with."""
         if fn is not None and not callable(fn):
             raise ValidationError("adapter must be callable or None", field="adapter")
         with self._lock:
             self._adapter = fn
-            self._adapter_gen += 1
 
     def _get_encoder(self) -> Any:
         with self._lock:
@@ -499,20 +499,24 @@ class Locator:
     def _embedding(self, target: TargetSpec, scr: _Screen, top: list[_Cand]) -> None:
         enc = self._get_encoder()
         with self._lock:
-            adapter, gen = self._adapter, self._adapter_gen
+            adapter = self._adapter
         crops = [crop_padded(scr.bgr, c.box) for c in top]
 
-        def target_vec() -> np.ndarray:
-            if target.embedding is not None:
-                probe = backends.embed(enc, [target.crop], None)
-                if probe.shape[1] == target.embedding.size:
-                    base = target.embedding[None, :]
-                    return backends._norm_rows(adapter(base)) if adapter is not None else backends._norm_rows(base)
-            return backends.embed(enc, [target.crop], adapter)
+        def base_target() -> np.ndarray:
+            probe = backends.embed(enc, [target.crop], None)
+            if target.embedding is not None and probe.shape[1] == target.embedding.size:
+                return backends._norm_rows(target.embedding[None, :])  # the recorded one
+            return probe
 
-        tv: np.ndarray = target.cached(f"emb:{id(enc)}:{gen}", target_vec)
-        cv = backends.embed(enc, crops, adapter)
-        sims = cv @ tv[0]
+        tb: np.ndarray = target.cached(f"emb:{id(enc)}", base_target)
+        cb = backends.embed(enc, crops, None)
+        scoped = getattr(adapter, "similarities", None)
+        if scoped is not None:  # a scoped adapter: adapted similarities only for taught targets
+            sims = np.asarray(scoped(tb[0], cb), np.float32)
+        elif adapter is not None:
+            sims = backends._norm_rows(adapter(cb)) @ backends._norm_rows(adapter(tb))[0]
+        else:
+            sims = cb @ tb[0]
         for c, s in zip(top, sims, strict=True):
             c.ev["embedding"] = float(max(0.0, min(1.0, s)))
         with self._lock:

@@ -79,3 +79,58 @@ def test_adapter_file_of_an_unknown_schema_is_refused_clearly(tmp_path: Path) ->
                    {"schema_version": 9, "version": 1})
     with pytest.raises(SchemaVersionError, match="schema version 9 is not supported"):
         Adapter.load(tmp_path / "v9.npz")
+
+
+def _scoped(dim: int = 6) -> Adapter:
+    """An adapter that swaps axes 0 and 1, taught on targets along axis 0 only."""
+    w = np.zeros((dim, dim), np.float32)
+    w[0, 0] = w[1, 1] = -1.0
+    w[0, 1] = w[1, 0] = 1.0
+    scope = np.zeros((1, dim), np.float32)
+    scope[0, 0] = 1.0
+    return Adapter(w, np.zeros(dim, np.float32), 1, {}, {}, scope=scope, scope_range=(0.9, 0.97))
+
+
+def test_scope_decides_where_the_adapter_applies() -> None:
+    ad = _scoped()
+    taught = np.array([1, 0, 0, 0, 0, 0], np.float32)
+    far = np.array([0, 0, 1, 0, 0, 0], np.float32)
+    between = np.array([0.93, 0.0, 0.0, 0.3676, 0, 0], np.float32)  # cosine 0.93 to the taught target
+    np.testing.assert_allclose(ad.relevance(np.stack([taught, far, between])), [1.0, 0.0, 3 / 7], atol=2e-3)
+    cands = np.array([[1, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0], [0, 0, 0.6, 0.8, 0, 0]], np.float32)
+    # far from what it was taught: exactly the base similarities
+    np.testing.assert_allclose(ad.similarities(far, cands), cands @ far, atol=1e-6)
+    # a taught target: exactly the adapted ones
+    np.testing.assert_allclose(ad.similarities(taught, cands), ad.apply(cands) @ ad.apply(taught), atol=1e-6)
+    # in between: a blend of the two
+    base = cands @ (between / np.linalg.norm(between))
+    adapted = ad.apply(cands) @ ad.apply(between)
+    a = float(ad.relevance(between)[0])
+    np.testing.assert_allclose(ad.similarities(between, cands), (1 - a) * base + a * adapted, atol=1e-5)
+
+
+def test_an_adapter_without_scope_applies_everywhere_and_identity_nowhere() -> None:
+    ad = _scoped()
+    unscoped = Adapter(ad.weight, ad.bias, 1)
+    far = np.array([0, 0, 1, 0, 0, 0], np.float32)
+    assert unscoped.relevance(far)[0] == 1.0
+    assert Adapter.identity(6).relevance(far)[0] == 0.0
+
+
+def test_scope_survives_save_and_load_and_older_files_have_none(tmp_path: Path) -> None:
+    ad = _scoped()
+    ad.save(tmp_path / "a.npz")
+    back = Adapter.load(tmp_path / "a.npz")
+    assert back.scope is not None and ad.scope is not None
+    np.testing.assert_array_equal(back.scope, ad.scope)
+    assert back.scope_range == (0.9, 0.97)
+    Adapter(ad.weight, ad.bias, 2).save(tmp_path / "old.npz")
+    assert Adapter.load(tmp_path / "old.npz").scope is None
+
+
+def test_bad_scope_is_refused() -> None:
+    ad = _scoped()
+    with pytest.raises(ValidationError, match="scope"):
+        Adapter(ad.weight, ad.bias, scope=np.zeros((2, 5), np.float32))
+    with pytest.raises(ValidationError, match="scope_range"):
+        Adapter(ad.weight, ad.bias, scope_range=(0.9, 0.5))

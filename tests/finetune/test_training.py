@@ -120,3 +120,28 @@ def test_early_stopping_keeps_the_best_check_when_held_out_loss_rises() -> None:
     full = train_adapter(vecs, t, Adapter.identity(32), TrainConfig(epochs=150, patience=0))
     assert len(full.history) == 150 and full.best_epoch == 150
     assert res.after.loss < full.after.loss  # the kept (earlier) adapter is the better one held-out
+
+
+def test_the_trained_adapter_is_scoped_to_the_taught_targets() -> None:
+    vecs, keys, ex = _icon_examples(12, 3)
+    trip = build_triplets(ex, keys)
+    ad = train_adapter(vecs, trip, Adapter.identity(vecs.shape[1])).adapter
+    assert ad.scope is not None and 1 <= len(ad.scope) <= len(set(trip.anchor.tolist()))
+    taught = vecs[trip.anchor]
+    assert (ad.relevance(taught) == 1.0).all()
+    rng = np.random.default_rng(5)
+    unrelated = rng.normal(size=(8, vecs.shape[1])).astype(np.float32)
+    assert (ad.relevance(unrelated) == 0.0).all()
+    unit = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+    far = unrelated[0] / np.linalg.norm(unrelated[0])
+    np.testing.assert_allclose(ad.similarities(unrelated[0], vecs), unit @ far, atol=1e-6)  # base, untouched
+
+
+def test_scope_keeps_the_most_recent_distinct_targets() -> None:
+    from rpa_vision.finetune.training import taught_targets
+
+    vecs = np.eye(5, dtype=np.float32)
+    trip = Triplets(np.array([0, 0, 1, 2, 3]), np.array([4, 4, 4, 4, 4]), np.full((5, 1), -1), tuple("abcde"))
+    scope = taught_targets(vecs, trip, limit=2)
+    np.testing.assert_array_equal(scope, vecs[[2, 3]])
+    assert len(taught_targets(vecs, trip, limit=10)) == 4  # target 0 counted once

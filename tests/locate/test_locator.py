@@ -134,6 +134,30 @@ def test_adapter_swap_and_stats() -> None:
         loc.set_adapter(42)  # type: ignore[arg-type]
 
 
+def test_a_scoped_adapter_decides_the_embedding_evidence() -> None:
+    class Scoped:
+        """Applies nowhere (base similarities) and records how it was asked."""
+
+        def __init__(self) -> None:
+            self.asked: list[int] = []
+
+        def __call__(self, x: np.ndarray) -> np.ndarray:
+            raise AssertionError("a scoped adapter is asked for similarities, not vectors")
+
+        def similarities(self, target: np.ndarray, cands: np.ndarray) -> np.ndarray:
+            self.asked.append(len(cands))
+            return np.asarray(cands @ target)
+
+    loc = fast_locator()
+    screen, truth = scene("dark")
+    plain = loc.locate(target_of("btn_ok"), screen)[0]
+    scoped = Scoped()
+    loc.set_adapter(scoped)
+    top = loc.locate(target_of("btn_ok"), screen)[0]
+    assert scoped.asked and hit(top.box, truth["btn_ok"])
+    assert top.evidence.get("embedding") == pytest.approx(plain.evidence.get("embedding"), abs=1e-5)
+
+
 def test_text_evidence_from_an_ocr_backend() -> None:
     class FakeOcr:
         """Reads "OK" on bright-faced crops wider than tall, else nothing."""
