@@ -63,6 +63,9 @@ class ROIOptimizer:
     and returns regions in full-resolution frame pixels. Results are cached by ``frame.key``.
     ``propose(frame, dirty)`` with the rectangles (frame pixels) that changed since the previous
     frame given to this optimizer recomputes only the tiles they touch. Thread-safe.
+
+    ``timings_ms`` of a result: ``downscale``, ``detect`` (of which ``fine``: the second look at
+    full resolution where small cells merged, :mod:`rpa_vision.roi.fine`), ``nms_label``, ``total``.
     """
 
     def __init__(self, config: ROIConfig | None = None) -> None:
@@ -134,11 +137,21 @@ class ROIOptimizer:
         tr = ImageTransform(rw / w, rh / h)
         return tr, (rw, rh), Limits.of(self.config, (rw, rh), frame.monitor.scale * tr.scale_x)
 
-    def _fine(self, src: FineSource, lim: Limits) -> FineLook | None:
-        """The full-resolution second look for a working image, when it applies."""
+    def _fine(self, src: FineSource, lim: Limits, spent: list[float]) -> FineLook | None:
+        """The full-resolution second look for a working image, when it applies; the seconds it
+        takes are added to ``spent[0]``."""
         if not (self.config.fine_cells and src.applies):
             return None
-        return fine_look(src, lim, self.config.edge_threshold)
+        look = fine_look(src, lim, self.config.edge_threshold)
+
+        def timed(horizontal: np.ndarray, edges: np.ndarray) -> np.ndarray:
+            t = time.perf_counter()
+            try:
+                return look(horizontal, edges)
+            finally:
+                spent[0] += time.perf_counter() - t
+
+        return timed
 
     def _finish(self, frame: Frame, cands: Candidates, tr: ImageTransform, work_wh: tuple[int, int], lim: Limits,
                 timings: dict[str, float], t0: float, incremental: bool,
@@ -181,10 +194,11 @@ class ROIOptimizer:
         t = time.perf_counter()
         gray = working_gray(frame.pixels, frame.channels, work_wh)
         t1 = time.perf_counter()
-        fine = self._fine(FineSource(frame.pixels, frame.channels, tr.scale_x, tr.scale_y), lim)
+        spent = [0.0]
+        fine = self._fine(FineSource(frame.pixels, frame.channels, tr.scale_x, tr.scale_y), lim, spent)
         cands = detect(gray, self.config, lim, fine)
         t2 = time.perf_counter()
-        timings = {"downscale": (t1 - t) * 1000.0, "detect": (t2 - t1) * 1000.0}
+        timings = {"downscale": (t1 - t) * 1000.0, "detect": (t2 - t1) * 1000.0, "fine": spent[0] * 1000.0}
         return self._finish(frame, cands, tr, work_wh, lim, timings, t0, incremental=False)
 
     def _dirty_windows(self, last: _State, dirty: list[Box]) -> list[tuple[int, int, int, int]] | None:
@@ -225,6 +239,7 @@ class ROIOptimizer:
         new_parts: list[Candidates] = []
         analysed: list[tuple[float, float, float, float]] = []
         t_down = t_det = 0.0
+        spent = [0.0]
         ocx = (old.boxes[:, 0] + old.boxes[:, 2]) / 2
         ocy = (old.boxes[:, 1] + old.boxes[:, 3]) / 2
         for rx1, ry1, rx2, ry2 in windows:
@@ -238,7 +253,7 @@ class ROIOptimizer:
             gray = working_gray(frame.pixels[fy1:fy2, fx1:fx2], frame.channels, size)
             t1 = time.perf_counter()
             fine = self._fine(FineSource(frame.pixels[fy1:fy2, fx1:fx2], frame.channels,
-                                         size[0] / max(1, fx2 - fx1), size[1] / max(1, fy2 - fy1)), last.lim)
+                                         size[0] / max(1, fx2 - fx1), size[1] / max(1, fy2 - fy1)), last.lim, spent)
             new = detect(gray, self.config, last.lim, fine).shifted(ax1, ay1)
             t_down += t1 - t
             t_det += time.perf_counter() - t1
@@ -267,5 +282,5 @@ class ROIOptimizer:
         settled_idx = np.nonzero(keep_old & ~near)[0]
         settled = (old.take(settled_idx), last.kinds[settled_idx], tuple(last.regions[i] for i in settled_idx.tolist()))
         merged = Candidates.concat([old.take(np.nonzero(keep_old & near)[0]), *new_parts])
-        timings = {"downscale": t_down * 1000.0, "detect": t_det * 1000.0}
+        timings = {"downscale": t_down * 1000.0, "detect": t_det * 1000.0, "fine": spent[0] * 1000.0}
         return self._finish(frame, merged, tr, work_wh, last.lim, timings, t0, incremental=True, settled=settled)

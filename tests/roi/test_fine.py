@@ -76,6 +76,14 @@ def test_incremental_run_inside_a_grid_finds_its_cells(dense4k):
     assert recall_at(res.regions, cells, iou=0.5).recall == 1.0
 
 
+def test_time_of_the_second_look_is_reported(dense4k):
+    img, _ = dense4k
+    res = ROIOptimizer(ROIConfig(cache_entries=0)).propose(Frame.from_array(img))
+    assert 0.0 < res.timings_ms["fine"] <= res.timings_ms["detect"]
+    small = cv2.resize(img, (1920, 1080), interpolation=cv2.INTER_AREA)
+    assert ROIOptimizer().propose(Frame.from_array(small)).timings_ms["fine"] == 0.0
+
+
 def test_1080p_frames_are_not_read_twice():
     src = FineSource(np.zeros((1080, 1920), np.uint8), "GRAY", 1.0, 1.0)
     assert not src.applies
