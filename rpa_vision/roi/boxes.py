@@ -52,6 +52,10 @@ def overlapping_pairs(boxes: np.ndarray, iou: float) -> tuple[np.ndarray, np.nda
     return np.minimum(i, j), np.maximum(i, j)
 
 
+#: Rounds of the vectorised resolution before the rest is resolved one box at a time.
+_NMS_ROUNDS = 32
+
+
 def nms(c: Candidates, iou: float, top_k: int) -> Candidates:
     """Greedy non-maximum suppression (best score first), at most ``top_k`` boxes kept.
 
@@ -69,7 +73,7 @@ def nms(c: Candidates, iou: float, top_k: int) -> Candidates:
     swap = rank[i] > rank[j]
     better, worse = np.where(swap, j, i), np.where(swap, i, j)
     state = np.zeros(n, np.int8)  # 0 undecided, 1 kept, 2 suppressed
-    while True:
+    for _ in range(_NMS_ROUNDS):
         undecided = state == 0
         if not undecided.any():
             break
@@ -77,6 +81,13 @@ def nms(c: Candidates, iou: float, top_k: int) -> Candidates:
         state[undecided & (live == 0)] = 1
         hit = worse[state[better] == 1]
         state[hit[state[hit] == 0]] = 2
+    else:  # long chains of boxes each overlapping the next: the rest one by one, best first
+        by_worse = np.argsort(worse, kind="stable")
+        starts = np.searchsorted(worse[by_worse], np.arange(n + 1))
+        rest = np.nonzero(state == 0)[0]
+        for k in rest[np.argsort(rank[rest], kind="stable")].tolist():
+            ups = better[by_worse[starts[k]:starts[k + 1]]]
+            state[k] = 2 if (state[ups] == 1).any() else 1
     return ranked(c.take(np.nonzero(state == 1)[0]), top_k)
 
 

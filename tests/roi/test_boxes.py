@@ -180,3 +180,16 @@ def test_labelling_only_some_boxes_with_the_others_known_gives_the_same_kinds():
         assert np.array_equal(label_kinds(c, lim, known), full)
     wrong = np.where(full == 0, 1, 0).astype(np.int8)  # known values are taken as given
     assert np.array_equal(label_kinds(c, lim, wrong), wrong)
+
+
+def test_nms_on_a_long_chain_of_overlapping_boxes_equals_greedy():
+    """Each box overlaps the next one a little less well: many rounds, then one at a time."""
+    n = 300
+    x = np.arange(n, dtype=np.float32) * 2.0
+    boxes = np.stack([x, np.zeros(n, np.float32), x + 40, np.full(n, 20, np.float32)], axis=1)
+    score = np.linspace(1.0, 0.1, n).astype(np.float32)
+    z = np.zeros(n, np.float32)
+    kept = nms(Candidates(boxes, np.zeros(n, np.int8), score, z, z.copy()), 0.9, 10_000)
+    ref = _greedy_nms(boxes, score, 0.9)
+    assert len(ref) > 100  # the chain is long: the one-at-a-time part runs
+    assert sorted(map(tuple, kept.boxes.tolist())) == sorted(map(tuple, boxes[sorted(ref)].tolist()))
