@@ -266,6 +266,22 @@ def texture_closed(edges: np.ndarray, ii: np.ndarray, cell: int = TEXTURE_CELL,
     return out
 
 
+def _in_merged_lines(s: np.ndarray, src: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Per box of ``s`` (sources ``src``): a word that lies only in text lines (``lines``, all of
+    them) much taller than itself: rows of a tight list whose lines the line grouping merged.
+    Such a word stands for its own line."""
+    words = np.nonzero(src == WORD)[0]
+    out = np.zeros(len(s), bool)
+    if len(words) == 0 or len(lines) == 0:
+        return out
+    wb = s[words]
+    within = ((lines[None, :, 0] <= wb[:, None, 0]) & (lines[None, :, 1] <= wb[:, None, 1])
+              & (lines[None, :, 2] >= wb[:, None, 2]) & (lines[None, :, 3] >= wb[:, None, 3]))
+    tall = (lines[:, 3] - lines[:, 1])[None, :] > 1.6 * (wb[:, 3] - wb[:, 1])[:, None]
+    out[words] = within.any(1) & ~(within & ~tall).any(1)
+    return out
+
+
 def flat_boxes(boxes: np.ndarray, source: np.ndarray, border: np.ndarray, lim: Limits,
                size_wh: tuple[int, int]) -> np.ndarray:
     """Padded boxes around words, lines and icons that no closed outline encloses closely."""
@@ -292,8 +308,9 @@ def flat_boxes(boxes: np.ndarray, source: np.ndarray, border: np.ndarray, lim: L
         line = source[si] == LINE
         # Rows of a list: a text line in a tall outline that holds several lines and is several
         # times the line's width spans the outline's inner width (the innermost such outline).
-        listy = np.bincount(pc[line[pi]], minlength=len(c)) >= 3  # outlines holding several lines
-        holds = np.nonzero(line[pi] & listy[pc] & (ch[pc] > 4.0 * shv[pi]) & (cw[pc] >= 3.0 * sw[pi]))[0]
+        row = line | _in_merged_lines(s, source[si], b[source == LINE])
+        listy = np.bincount(pc[row[pi]], minlength=len(c)) >= 3  # outlines holding several lines
+        holds = np.nonzero(row[pi] & listy[pc] & (ch[pc] > 4.0 * shv[pi]) & (cw[pc] >= 3.0 * sw[pi]))[0]
         if len(holds):
             hs, hc = pi[holds], pc[holds]
             order = np.lexsort((ch[hc] * cw[hc], hs))  # per seed, the smallest outline first

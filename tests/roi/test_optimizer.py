@@ -323,3 +323,29 @@ def test_incremental_kinds_match_a_full_run(ui):
     assert len(same) >= 0.97 * len(full.regions)
     assert sum(a == b for a, b in same) >= 0.99 * len(same)
     assert _best(inc.regions, new_box).kind == "widget"
+
+
+def test_rows_of_a_tight_list_whose_lines_merged():
+    """At 0.5 px/pt a tight list's text lines merge into two-row line boxes; each word then
+    stands for its own row and gets a row hypothesis as wide as the list."""
+    from rpa_vision.roi.evaluate import iou_matrix
+    from rpa_vision.roi.proposals import HOLE, LINE, WORD, Limits, flat_boxes
+
+    lim = Limits.of(ROIConfig(), (1920, 1080), 0.5)
+    outline = [246.0, 276.0, 500.0, 400.0]
+    words = [[250.0, 280.0 + 16 * i, 290.0 + 3 * i, 291.0 + 16 * i] for i in range(6)]
+    merged = [[250.0, 280.0 + 32 * k, 305.0, 307.0 + 32 * k] for k in range(3)]  # rows 2k and 2k+1
+    boxes = np.array([outline, *words, *merged], np.float32)
+    source = np.array([HOLE] + [WORD] * 6 + [LINE] * 3, np.int8)
+    border = np.array([1.0] + [0.2] * 9, np.float32)
+    flat = flat_boxes(boxes, source, border, lim, (1920, 1080))
+    rows = np.array([[247.0, w[1] - 1.65, 499.0, w[3] + 1.65] for w in words])
+    assert (iou_matrix(rows, flat).max(1) > 0.9).all()
+    # Lines that did not merge (one per word) are their words' lines: no word stands in for them,
+    # and the rows come from the lines as before (one per row, not two).
+    own = np.array([outline, *words, *words], np.float32)
+    src2 = np.array([HOLE] + [WORD] * 6 + [LINE] * 6, np.int8)
+    flat2 = flat_boxes(own, src2, np.array([1.0] + [0.2] * 12, np.float32), lim, (1920, 1080))
+    assert (iou_matrix(rows, flat2).max(1) > 0.9).all()
+    wide = flat2[(flat2[:, 2] - flat2[:, 0]) > 200]
+    assert len(np.unique(np.round(wide), axis=0)) == 6
