@@ -104,8 +104,11 @@ def _home(args: argparse.Namespace) -> str:
     probe = p.home
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
-    writable = os.access(probe, os.W_OK)
-    return f"{p.home} ({'writable' if writable else 'NOT writable'})"
+    if not probe.is_dir():
+        raise RuntimeError(f"{p.home} cannot be created: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK):
+        raise RuntimeError(f"{p.home} is NOT writable ({probe})")
+    return f"{p.home} (writable)"
 
 
 def collect(args: argparse.Namespace) -> list[Check]:
