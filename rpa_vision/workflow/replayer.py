@@ -341,13 +341,14 @@ class Replayer:
                 raise _Stop("failed", f"waited {timeout:g} s for the screen to settle as recorded (it took "
                                       f"{a.duration_s:.1f} s when recorded) but it never did ({why}); "
                                       f"is the application stuck?")
-            self._sleep(cfg.poll_s)
-            nxt = self.frames.grab()
-            if frame_changed(frame, nxt):
-                last_change, same_grabs = time.monotonic(), 0
-            else:
-                same_grabs += 1
-            frame = nxt
+            frame, changed = self._poll(frame)
+            last_change, same_grabs = (time.monotonic(), 0) if changed else (last_change, same_grabs + 1)
+
+    def _poll(self, frame: Frame) -> tuple[Frame, bool]:
+        """Sleep one poll interval and grab again: the new frame and whether it differs from ``frame``."""
+        self._sleep(self.config.poll_s)
+        nxt = self.frames.grab()
+        return nxt, frame_changed(frame, nxt)
 
     def _changed_part(self, step: Step) -> ChangedPart | None:
         """What changed on screen between the previous step's before-state and the settled
@@ -425,13 +426,8 @@ class Replayer:
                 raise _Stop("failed", f"the screen never reached the state recorded before this step ({what}"
                                       f"{target} after {cfg.state_timeout_s:g} s); is the application open "
                                       f"and showing the right window?")
-            self._sleep(cfg.poll_s)
-            nxt = self.frames.grab()
-            if frame_changed(frame, nxt):
-                last_change, same_grabs = time.monotonic(), 0
-            else:
-                same_grabs += 1
-            frame = nxt
+            frame, changed = self._poll(frame)
+            last_change, same_grabs = (time.monotonic(), 0) if changed else (last_change, same_grabs + 1)
 
     # pointer steps ---------------------------------------------------------------------------------
     def _locate(self, step: Step, frame: Frame) -> list[Located]:
