@@ -20,6 +20,14 @@ def xvfb_available() -> bool:
     return shutil.which("Xvfb") is not None
 
 
+def _lock_owner(num: int) -> int | None:
+    """The process id written in display ``num``'s lock file (None when unreadable)."""
+    try:
+        return int(Path(f"/tmp/.X{num}-lock").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
 def _free_display(start: int = 90) -> int:
     for n in range(start, start + 400):
         if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
@@ -61,8 +69,10 @@ class Xvfb:
         if not xvfb_available():
             raise XvfbUnavailable("Xvfb is not installed (apt-get install xvfb)")
         last_err = ""
+        start = 90
         for _attempt in range(5):
-            num = _free_display()
+            num = _free_display(start)
+            start = num + 1  # a retry never takes the same number again
             proc = subprocess.Popen(
                 [
                     "Xvfb", f":{num}", "-screen", "0", f"{self.width}x{self.height}x{self.depth}",
@@ -78,10 +88,17 @@ class Xvfb:
                     last_err = (proc.stderr.read() if proc.stderr else b"").decode(errors="replace")[-300:]
                     break
                 if Path(f"/tmp/.X11-unix/X{num}").exists():
+                    owner = _lock_owner(num)
+                    if owner is not None and owner != proc.pid:
+                        # another process started a server on this number at the same moment:
+                        # ours will fail to bind; never talk to (and later lose) theirs
+                        last_err = f"display :{num} was taken by process {owner}"
+                        break
                     self._proc, self.display_num = proc, num
                     # The socket appears slightly before the server accepts clients.
-                    if self._wait_ready(deadline):
+                    if self._wait_ready(deadline) and proc.poll() is None and _lock_owner(num) in (None, proc.pid):
                         return self
+                    self._proc, self.display_num = None, None
                     break
                 time.sleep(0.05)
             proc.kill()
