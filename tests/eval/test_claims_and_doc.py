@@ -107,6 +107,19 @@ def test_performance_doc_has_tables_plot_and_claims(tmp_path: Path) -> None:
     assert png is not None and png.shape[0] > 200
 
 
+def test_a_failed_case_measured_by_a_later_report_is_not_listed_as_failed(tmp_path: Path) -> None:
+    mod = _load_script()
+    first = _report(tmp_path)  # index/million failed there
+    rerun = tmp_path / "rerun.json"
+    rerun.write_text(json.dumps({"schema_version": 1, "quick": False, "duration_s": 5.0, "errors": [],
+                                 "results": [_res("index/million", "search_1m_k5_p50", p50=3.0)]}))
+    out = tmp_path / "P.md"
+    assert mod.main([str(first), str(rerun), "--out", str(out)]) == 0
+    assert "index/million: MemoryError" not in out.read_text()
+    assert mod.main([str(first), "--out", str(out)]) == 0
+    assert "index/million: MemoryError" in out.read_text()
+
+
 def test_performance_doc_rejects_a_file_that_is_no_bench_report(tmp_path: Path) -> None:
     mod = _load_script()
     bad = tmp_path / "x.json"
