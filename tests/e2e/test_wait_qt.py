@@ -23,8 +23,7 @@ from rpa_vision.workflow.decisions import Decision, ScriptedDecisionProvider
 from rpa_vision.workflow.model import Workflow
 from rpa_vision.workflow.replayer import ReplayConfig
 from rpa_vision.workflow.report import ReplayReport
-from rpa_vision.workflow.store import WorkflowStore
-from tests.e2e.test_workflow_qt import Counting, _elements, _events, _launch, display  # noqa: F401
+from tests.e2e.test_workflow_qt import Counting, _elements, _events, _launch, display, recording  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -53,36 +52,21 @@ def _wait_for_dialog(app: Any, timeout: float) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def recorded(display: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Paths, Workflow]:  # noqa: F811
-    from rpa_vision.testbed.xdotool import XDo
-    from rpa_vision.workflow.runtime import build_recorder
-
     tmp = tmp_path_factory.mktemp("wait")
     paths = Paths.resolve(tmp / "home")
     log = tmp / "record.log"
-    with _launch(display.env, log, slow=RECORDED_SLOW) as app:
-        el = _elements(app)
-        xd = XDo(display.env)
-        session = build_recorder("slow-dialog", input_backend="pynput", use_ocr=True)
-        rec = session.recorder
-        try:
-            rec.start()
-            time.sleep(1.0)
-            c = el["btn_details"].center
-            xd.click(int(c.x), int(c.y))
-            t_click = time.monotonic()
-            dlg = _wait_for_dialog(app, RECORDED_SLOW + 10.0)
-            # A person looks at the opened dialog for a moment before acting: ~3 s after the click.
-            time.sleep(max(0.8, t_click + RECORDED_SLOW + 1.0 - time.monotonic()))
-            c = dlg[TARGET].center
-            xd.click(int(c.x), int(c.y))
-            time.sleep(0.8)
-            xd.key("ctrl+alt+Escape")
-            assert rec.wait(5)
-            wf, folder = rec.save(WorkflowStore(paths))
-        finally:
-            session.close()
-        time.sleep(0.3)
-    assert folder is not None
+    with recording(display, paths, "slow-dialog", log, slow=RECORDED_SLOW) as run:
+        c = run.el["btn_details"].center
+        run.xd.click(int(c.x), int(c.y))
+        t_click = time.monotonic()
+        dlg = _wait_for_dialog(run.app, RECORDED_SLOW + 10.0)
+        # A person looks at the opened dialog for a moment before acting: ~3 s after the click.
+        time.sleep(max(0.8, t_click + RECORDED_SLOW + 1.0 - time.monotonic()))
+        c = dlg[TARGET].center
+        run.xd.click(int(c.x), int(c.y))
+        time.sleep(0.8)
+    wf = run.workflow
+    assert run.folder is not None and wf is not None
     assert _clicks(log) == ["clicked:btn_details", f"toggled:{TARGET}"], "the recording itself did not work"
     opened = [e["t"] for e in _events(log) if e.get("event") == "opened"]
     clicked = [e["t"] for e in _events(log) if e.get("widget") == "btn_details"]

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -110,40 +111,49 @@ def _launch(env: dict[str, str], log: Path, **opts: Any) -> Iterator[Any]:
         yield app
 
 
-@pytest.fixture(scope="module")
-def recorded(display: Any, tmp_path_factory: pytest.TempPathFactory) -> Paths:
+@contextmanager
+def recording(display: Any, paths: Paths, name: str, log: Path, **launch: Any) -> Iterator[SimpleNamespace]:
+    """The test app (``launch`` options) while the pynput recorder listens; the body drives it
+    through ``.app``, ``.el`` (element boxes) and ``.xd`` (xdotool). Leaving the block presses the
+    stop hotkey and saves the recording: ``.workflow`` and ``.folder``."""
     from rpa_vision.testbed.xdotool import XDo
     from rpa_vision.workflow.runtime import build_recorder
 
-    tmp = tmp_path_factory.mktemp("qt")
-    paths = Paths.resolve(tmp / "home")
-    log = tmp / "record.log"
-    with _launch(display.env, log) as app:
-        el = _elements(app)
-        xd = XDo(display.env)
-        session = build_recorder("form", input_backend="pynput", use_ocr=True)
+    with _launch(display.env, log, **launch) as app:
+        run = SimpleNamespace(app=app, el=_elements(app), xd=XDo(display.env), workflow=None, folder=None)
+        session = build_recorder(name, input_backend="pynput", use_ocr=True)
         rec = session.recorder
         try:
             rec.start()
             time.sleep(1.0)
-
-            def click(name: str) -> None:
-                c = el[name].center
-                xd.click(int(c.x), int(c.y))
-                time.sleep(0.8)
-
-            click("edit_name")
-            xd.type("Ada", delay_ms=80)
-            time.sleep(0.8)
-            for name in ("chk_confirm_billing", "radio_large", "btn_save"):
-                click(name)
-            xd.key("ctrl+alt+Escape")
+            yield run
+            run.xd.key("ctrl+alt+Escape")
             assert rec.wait(5)
-            wf, folder = rec.save(WorkflowStore(paths))
+            run.workflow, run.folder = rec.save(WorkflowStore(paths))
         finally:
             session.close()
         time.sleep(0.3)
-    assert folder is not None
+
+
+@pytest.fixture(scope="module")
+def recorded(display: Any, tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    tmp = tmp_path_factory.mktemp("qt")
+    paths = Paths.resolve(tmp / "home")
+    log = tmp / "record.log"
+    with recording(display, paths, "form", log) as run:
+
+        def click(name: str) -> None:
+            c = run.el[name].center
+            run.xd.click(int(c.x), int(c.y))
+            time.sleep(0.8)
+
+        click("edit_name")
+        run.xd.type("Ada", delay_ms=80)
+        time.sleep(0.8)
+        for name in ("chk_confirm_billing", "radio_large", "btn_save"):
+            click(name)
+    wf = run.workflow
+    assert run.folder is not None and wf is not None
     assert [s.action.kind for s in wf.steps] == [ActionKind.CLICK, ActionKind.TYPE, ActionKind.CLICK,
                                                  ActionKind.CLICK, ActionKind.CLICK]
     assert wf.steps[1].action.text == "Ada"
