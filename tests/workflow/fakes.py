@@ -18,6 +18,12 @@ from rpa_vision.workflow.state import ThumbnailStateEncoder, thumbnail
 
 SW, SH = 400, 300
 BUTTONS = {"one": (20, 60), "two": (90, 60), "plus": (160, 60), "equals": (20, 110)}
+#: ReplayConfig settings that keep replays of the fake app fast (short waits, quick polls)
+FAST = dict(state_timeout_s=1.0, settle_s=0.05, decide_after_s=0.1, poll_s=0.02, verify_timeout_s=0.2)
+
+
+def bgr_frame(img: np.ndarray) -> Frame:
+    return Frame.from_array(img, "BGR")
 BW, BH = 60, 40
 
 

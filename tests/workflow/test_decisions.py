@@ -25,9 +25,7 @@ from rpa_vision.workflow.feedback import ExampleStoreSink
 from rpa_vision.workflow.replayer import ReplayConfig, Replayer
 from rpa_vision.workflow.state import ThumbnailStateEncoder
 from rpa_vision.workflow.store import WorkflowStore
-from tests.workflow.fakes import AppPerformer, FakeApp, FakeFrames, TemplateLocator, record
-
-FAST = dict(state_timeout_s=1.0, settle_s=0.05, decide_after_s=0.1, poll_s=0.02, verify_timeout_s=0.2)
+from tests.workflow.fakes import FAST, AppPerformer, FakeApp, FakeFrames, TemplateLocator, record
 
 
 class Tty(io.StringIO):

@@ -17,9 +17,8 @@ from rpa_vision.workflow.replayer import ReplayConfig, Replayer, ReplayEvent
 from rpa_vision.workflow.report import Outcome, classify
 from rpa_vision.workflow.state import ThumbnailStateEncoder
 from rpa_vision.workflow.store import WorkflowStore
-from tests.workflow.fakes import SH, AppPerformer, FakeApp, FakeFrames, TemplateLocator, record
+from tests.workflow.fakes import FAST, SH, AppPerformer, FakeApp, FakeFrames, TemplateLocator, record
 
-FAST = dict(state_timeout_s=1.0, settle_s=0.05, decide_after_s=0.1, poll_s=0.02, verify_timeout_s=0.2)
 PLAN = ["one", "plus", "two", ("type", "done"), "equals"]
 
 

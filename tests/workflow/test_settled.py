@@ -17,14 +17,9 @@ from rpa_vision.workflow.replayer import ReplayConfig, Replayer, ReplayEvent
 from rpa_vision.workflow.settled import AGREE, MIN_CELLS, ChangedPart
 from rpa_vision.workflow.state import ThumbnailStateEncoder, similarity, thumbnail
 from rpa_vision.workflow.store import WorkflowStore
-from tests.workflow.fakes import AppPerformer, FakeApp, TemplateLocator, record
+from tests.workflow.fakes import FAST, AppPerformer, FakeApp, TemplateLocator, bgr_frame, record
 
 ENC = ThumbnailStateEncoder()
-FAST = dict(state_timeout_s=1.0, settle_s=0.05, decide_after_s=0.1, poll_s=0.02, verify_timeout_s=0.2)
-
-
-def _frame(img: np.ndarray) -> Frame:
-    return Frame.from_array(img, "BGR")
 
 
 def _small_dialog(app: FakeApp) -> np.ndarray:
@@ -39,11 +34,11 @@ def _small_dialog(app: FakeApp) -> np.ndarray:
 def test_changed_part_sees_where_the_screen_changed() -> None:
     app = FakeApp()
     before, settled = app.render(), _small_dialog(app)
-    part = ChangedPart.between(thumbnail(_frame(before)), thumbnail(_frame(settled)))
+    part = ChangedPart.between(thumbnail(bgr_frame(before)), thumbnail(bgr_frame(settled)))
     assert part is not None and part.cells >= MIN_CELLS
     assert part.agreement(before) == 0.0
     assert part.agreement(settled) == 1.0
-    assert part.agreement(thumbnail(_frame(settled))) == 1.0  # any size of the same aspect
+    assert part.agreement(thumbnail(bgr_frame(settled))) == 1.0  # any size of the same aspect
     assert part.agreement(settled[:, :200]) is None  # another aspect: not comparable
     half = settled.copy()
     ox, oy = app.offset
@@ -76,7 +71,7 @@ class _Screen:
     def grab(self) -> Frame:
         self.grabs += 1
         ready = self.ready_at is not None and self.grabs > self.ready_at
-        return _frame(_small_dialog(self.app) if ready else self.app.render())
+        return bgr_frame(_small_dialog(self.app) if ready else self.app.render())
 
 
 def _replay(home: Path, dialog_after: int | None, timeout_s: float) -> tuple[Replayer, FakeApp, _Screen]:
@@ -84,7 +79,7 @@ def _replay(home: Path, dialog_after: int | None, timeout_s: float) -> tuple[Rep
     store = WorkflowStore(Paths.resolve(home))
     rec_app = FakeApp()
     wf, images = record(rec_app, ["one", "two"], "small")
-    settled = _frame(_small_dialog(rec_app))
+    settled = bgr_frame(_small_dialog(rec_app))
     images["step-001-after-thumb.png"] = thumbnail(settled)
     after = StateSnapshot("step-001-after-thumb.png", None, ENC.state_vector(settled), ENC.name)
     wait = Step(1, Action(ActionKind.WAIT, t=1.5, duration_s=30.0, timeout_s=timeout_s), after=after)
@@ -105,7 +100,8 @@ def test_replay_wait_is_not_fooled_by_a_small_dialog_that_never_comes(home: Path
     app = FakeApp()
     app.pressed.append("one")
     # The premise: the whole screen without the dialog passes for the settled one.
-    assert similarity(ENC.state_vector(_frame(app.render())), ENC.state_vector(_frame(_small_dialog(app)))) >= 0.92
+    without, with_dialog = bgr_frame(app.render()), bgr_frame(_small_dialog(app))
+    assert similarity(ENC.state_vector(without), ENC.state_vector(with_dialog)) >= 0.92
     r, app, _ = _replay(home, None, timeout_s=0.6)
     rep = r.run()
     assert rep.status == "failed", rep.to_json()

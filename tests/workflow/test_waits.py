@@ -25,21 +25,18 @@ from rpa_vision.workflow.store import WorkflowStore
 from rpa_vision.workflow.targets import TargetFinder
 from rpa_vision.workflow.waits import ChangeLog, WaitRule, infer_wait, wait_timeout
 from tests.workflow.fakes import (
+    FAST,
     AppPerformer,
     FakeApp,
     FakeInput,
     MiniNormalizer,
     TemplateLocator,
+    bgr_frame,
     button_regions,
     record,
 )
 
 ENC = ThumbnailStateEncoder()
-FAST = dict(state_timeout_s=1.0, settle_s=0.05, decide_after_s=0.1, poll_s=0.02, verify_timeout_s=0.2)
-
-
-def _frame(img: np.ndarray) -> Frame:
-    return Frame.from_array(img, "BGR")
 
 
 def _dialog(app: FakeApp) -> np.ndarray:
@@ -63,10 +60,10 @@ def _caret(app: FakeApp) -> np.ndarray:
 def test_change_log_ignores_a_caret_but_sees_a_dialog() -> None:
     app = FakeApp()
     log = ChangeLog()
-    log.push(1.0, _frame(app.render()))
-    log.push(2.0, _frame(app.render()))  # the same screen again
-    log.push(3.0, _frame(_caret(app)))
-    log.push(4.0, _frame(_dialog(app)))
+    log.push(1.0, bgr_frame(app.render()))
+    log.push(2.0, bgr_frame(app.render()))  # the same screen again
+    log.push(3.0, bgr_frame(_caret(app)))
+    log.push(4.0, bgr_frame(_dialog(app)))
     assert log.changes(0.0, 10.0, 0.01) == [1.0, 4.0]  # the first frame counts as a change
     assert log.changes(1.0, 4.0, 0.01) == []  # the interval is open at both ends
     assert log.covers(1.0) and not log.covers(0.5)
@@ -75,8 +72,8 @@ def test_change_log_ignores_a_caret_but_sees_a_dialog() -> None:
 def test_infer_wait_rule() -> None:
     app = FakeApp()
     log = ChangeLog()
-    log.push(0.5, _frame(app.render()))
-    log.push(3.0, _frame(_dialog(app)))
+    log.push(0.5, bgr_frame(app.render()))
+    log.push(3.0, bgr_frame(_dialog(app)))
     rule = WaitRule()
     assert infer_wait(log, 1.0, 4.0, rule) == pytest.approx(2.0)
     assert infer_wait(log, 1.0, 3.2, rule) is None  # acted 0.2 s after the change: not settled
@@ -96,7 +93,7 @@ def test_infer_wait_rule() -> None:
 class _Rec:
     def __init__(self, app: FakeApp, config: RecorderConfig | None = None, normalizer: Any = None) -> None:
         self.app, self.inp, self.ring = app, FakeInput(), FrameRing()
-        self.ring.push(_frame(app.render()), t=0.5)
+        self.ring.push(bgr_frame(app.render()), t=0.5)
         self.rec = Recorder("calc", self.inp, normalizer or MiniNormalizer(), self.ring,
                             TargetFinder(button_regions(app)), ENC, config=config)
         self.rec.start()
@@ -106,10 +103,10 @@ class _Rec:
         self.inp.emit(InputEvent(EventKind.PRESS, t=t, point=p, button=Button.LEFT))
         self.inp.emit(InputEvent(EventKind.RELEASE, t=t + 0.05, point=p, button=Button.LEFT))
         self.app.pressed.append(name)
-        self.ring.push(_frame(self.app.render()), t=t + 0.15)  # the immediate reaction
+        self.ring.push(bgr_frame(self.app.render()), t=t + 0.15)  # the immediate reaction
 
     def push(self, img: np.ndarray, t: float) -> None:
-        self.ring.push(_frame(img), t=t)
+        self.ring.push(bgr_frame(img), t=t)
 
 
 @pytest.mark.parametrize("normalizer", ["mini", "real"])
@@ -130,7 +127,7 @@ def test_a_late_screen_change_between_two_clicks_becomes_one_wait_step(home: Pat
     assert wait.action.timeout_s == pytest.approx(wait_timeout(3.0 - 1.05))
     assert wait.before is None and wait.target is None
     assert wait.after is not None and wait.after.vector is not None
-    assert similarity(wait.after.vector, ENC.state_vector(_frame(loaded))) > 0.999  # the settled screen
+    assert similarity(wait.after.vector, ENC.state_vector(bgr_frame(loaded))) > 0.999  # the settled screen
     assert wait.after.thumb in images
     assert wf.steps[2].delay_s == pytest.approx(4.0 - 3.0, abs=1e-3)
     assert "for the screen to settle (recorded 1.9 s)" in wait.describe()
@@ -209,9 +206,9 @@ class _SlowScreen:
     def grab(self) -> Frame:
         self.grabs += 1
         if not self.loading:
-            return _frame(self.app.render())
+            return bgr_frame(self.app.render())
         ready = self.ready_at is not None and self.grabs > self.ready_at
-        return _frame(_dialog(self.app) if ready else _loading(self.app))
+        return bgr_frame(_dialog(self.app) if ready else _loading(self.app))
 
 
 def _wait_workflow(store: WorkflowStore, app: FakeApp, *, timeout_s: float, duration_s: float = 30.0,
@@ -220,8 +217,8 @@ def _wait_workflow(store: WorkflowStore, app: FakeApp, *, timeout_s: float, dura
     wf, images = record(app, ["one", "two"], "calc")
     after = None
     if with_state:
-        images["step-001-after-thumb.png"] = thumbnail(_frame(_dialog(app)))
-        after = StateSnapshot("step-001-after-thumb.png", None, ENC.state_vector(_frame(_dialog(app))), ENC.name)
+        images["step-001-after-thumb.png"] = thumbnail(bgr_frame(_dialog(app)))
+        after = StateSnapshot("step-001-after-thumb.png", None, ENC.state_vector(bgr_frame(_dialog(app))), ENC.name)
     wait = Step(1, Action(ActionKind.WAIT, t=1.5, duration_s=duration_s, timeout_s=timeout_s), after=after)
     wf = replace(wf, steps=(wf.steps[0], wait, replace(wf.steps[1], index=2)))
     store.save(wf, images)
@@ -246,7 +243,7 @@ def store(home: Path) -> WorkflowStore:
 
 
 def _sim(a: np.ndarray, b: np.ndarray) -> float:
-    return similarity(ENC.state_vector(_frame(a)), ENC.state_vector(_frame(b)))
+    return similarity(ENC.state_vector(bgr_frame(a)), ENC.state_vector(bgr_frame(b)))
 
 
 def test_replay_wait_returns_as_soon_as_the_screen_settles(store: WorkflowStore) -> None:
