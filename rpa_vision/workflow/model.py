@@ -365,7 +365,8 @@ class Workflow:
             "schema_version": SCHEMA_VERSION,
             "name": self.name,
             "created": round(self.created, 3),
-            "created_iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.created)),
+            # from the stored (rounded) value, so a loaded copy says the same second
+            "created_iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(round(self.created, 3))),
             "app": self.app,
             "screen": self.screen.to_json(),
             "encoder": dict(self.encoder),

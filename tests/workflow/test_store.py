@@ -31,6 +31,17 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
+def test_a_creation_time_just_before_a_second_round_trips(store: WorkflowStore) -> None:
+    from dataclasses import replace
+
+    wf, images = sample_workflow("calc")
+    wf = replace(wf, created=1_733_458_125.9996)  # stored as ...126.000: the ISO second must agree
+    store.save(wf, images)
+    back = store.load("calc")
+    assert back.to_json() == wf.to_json()
+    assert wf.to_json()["created_iso"].endswith(":46Z")
+
+
 def test_save_load_list(store: WorkflowStore) -> None:
     wf, images = sample_workflow("calc")
     folder = store.save(wf, images)
