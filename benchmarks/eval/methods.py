@@ -33,7 +33,9 @@ class Method(ABC):
 
 class LocatorMethod(Method):
     """``rpa_vision.locate.Locator`` with the recording's full context (reference screen, box,
-    window box); top-1 candidate, confident at the locator's ``act_threshold``."""
+    window box, and the target's text, which the recorder reads and stores when it records a
+    step, so it is read here before the timer starts); top-1 candidate, confident at the
+    locator's ``act_threshold``."""
 
     name = "locator"
 
@@ -56,7 +58,8 @@ class LocatorMethod(Method):
     def find(self, ref: SuiteScreen, element: SuiteElement, screen: np.ndarray) -> Answer:
         from rpa_vision.locate import TargetSpec
 
-        target = TargetSpec.from_reference(ref.image, element.box, window_box=ref.window)
+        text = self._locator.read_text(ref.crop(element)) or None  # as the recording stored it
+        target = TargetSpec.from_reference(ref.image, element.box, window_box=ref.window, text=text)
         if self.cold:  # a replay sees a new screen at every step: defeat the locator's screen cache
             screen = screen.copy()
             self._calls += 1

@@ -72,16 +72,83 @@ def crop_padded(img: np.ndarray, box: Box) -> np.ndarray:
     return out
 
 
+class _Normed:
+    """One side of ``ncc`` computed once: the zero-mean values and their norm."""
+
+    __slots__ = ("centred", "norm", "size")
+
+    def __init__(self, a: np.ndarray) -> None:
+        x = a.astype(np.float32).ravel()
+        self.size = x.size
+        self.centred = x - x.mean() if x.size else x
+        self.norm = float(np.sqrt(np.dot(self.centred, self.centred))) if x.size else 0.0
+
+    def ncc(self, b: np.ndarray) -> float:
+        """``ncc(a, b)`` for the ``a`` this was made from (same flat-patch rules)."""
+        y = b.astype(np.float32).ravel()
+        if self.size < 2:
+            return 0.0
+        y = y - y.mean()
+        ny = float(np.sqrt(np.dot(y, y)))
+        tiny = 1e-3 * np.sqrt(self.size)
+        if self.norm < tiny and ny < tiny:
+            return 1.0
+        if self.norm < tiny or ny < tiny:
+            return 0.0
+        return float(np.dot(self.centred, y) / (self.norm * ny))
+
+
+class Appearance:
+    """A template's side of ``appearance`` (its smoothed gray and gradient, centred and normed),
+    prepared once: a locate scores a hundred candidates or more against the same template."""
+
+    def __init__(self, t_gray: np.ndarray, t_grad: np.ndarray) -> None:
+        self.h, self.w = t_gray.shape[:2]
+        self.k = (3, 3) if min(self.h, self.w) >= 6 else (1, 1)
+        self._gray = _Normed(cv2.GaussianBlur(t_gray, self.k, 0))
+        self._grad = _Normed(cv2.GaussianBlur(t_grad, self.k, 0))
+
+    def score(self, c_gray: np.ndarray) -> tuple[float, float]:
+        """(gray |ncc|, gradient ncc) of a candidate patch resized to the template's size (its
+        gradient taken after resizing, like the template's)."""
+        cg = resize_to(c_gray, self.w, self.h)
+        cd = gradient(cg)
+        g = abs(self._gray.ncc(cv2.GaussianBlur(cg, self.k, 0)))
+        d = self._grad.ncc(cv2.GaussianBlur(cd, self.k, 0))
+        return g, d
+
+
 def appearance(t_gray: np.ndarray, t_grad: np.ndarray, c_gray: np.ndarray) -> tuple[float, float]:
     """(gray |ncc|, gradient ncc) of a candidate patch resized to the template's size (its
-    gradient taken after resizing, like the template's)."""
-    h, w = t_gray.shape[:2]
-    cg = resize_to(c_gray, w, h)
-    cd = gradient(cg)
-    k = (3, 3) if min(h, w) >= 6 else (1, 1)
-    g = abs(ncc(cv2.GaussianBlur(t_gray, k, 0), cv2.GaussianBlur(cg, k, 0)))
-    d = ncc(cv2.GaussianBlur(t_grad, k, 0), cv2.GaussianBlur(cd, k, 0))
-    return g, d
+    gradient taken after resizing, like the template's). ``Appearance`` prepares the template
+    side once for many candidates."""
+    return Appearance(t_gray, t_grad).score(c_gray)
+
+
+class LazyGradient:
+    """``gradient(gray)`` of a large image, computed only inside the boxes asked for: a locate
+    needs the recorded screen's gradient around the target and its window, not all of it.
+    ``crop(box)`` equals ``crop_padded(gradient(gray), box)`` exactly (a 2-pixel margin feeds
+    the 3x3 smoothing and the 3x3 Sobel; at the image's edges the same border rule applies)."""
+
+    _MARGIN = 2
+
+    def __init__(self, gray: np.ndarray) -> None:
+        if gray.ndim != 2:
+            raise ValueError("LazyGradient needs a single-channel image")
+        self.gray = gray
+        self.shape: tuple[int, int] = (gray.shape[0], gray.shape[1])
+
+    def crop(self, box: Box) -> np.ndarray:
+        x1, y1 = int(round(box.x1)), int(round(box.y1))
+        x2, y2 = max(x1 + 1, int(round(box.x2))), max(y1 + 1, int(round(box.y2)))
+        h, w = self.shape
+        m = self._MARGIN
+        ex1, ey1, ex2, ey2 = max(0, x1 - m), max(0, y1 - m), min(w, x2 + m), min(h, y2 + m)
+        if ex2 - ex1 < 1 or ey2 - ey1 < 1 or x2 <= 0 or y2 <= 0 or x1 >= w or y1 >= h:
+            return np.zeros((y2 - y1, x2 - x1), np.float32)
+        part = gradient(self.gray[ey1:ey2, ex1:ex2])
+        return crop_padded(part, Box(x1 - ex1, y1 - ey1, x2 - ex1, y2 - ey1))
 
 
 def orientation_descriptor(bgr: np.ndarray, cells: int = 4, bins: int = 8, size: int = 32) -> np.ndarray:
@@ -106,7 +173,7 @@ def orientation_descriptor(bgr: np.ndarray, cells: int = 4, bins: int = 8, size:
 
 
 def context_similarity(
-    ref_grad: np.ndarray,
+    ref_grad: LazyGradient,
     target_box: Box,
     screen_grad: np.ndarray,
     cand_box: Box,
@@ -121,7 +188,7 @@ def context_similarity(
     ring_t = Box(target_box.x1 - m, target_box.y1 - m, target_box.x2 + m, target_box.y2 + m)
     sx, sy = cand_box.width / max(tw, 1e-6), cand_box.height / max(th, 1e-6)
     ring_c = Box(cand_box.x1 - m * sx, cand_box.y1 - m * sy, cand_box.x2 + m * sx, cand_box.y2 + m * sy)
-    a = crop_padded(ref_grad, ring_t)
+    a = ref_grad.crop(ring_t)
     b = crop_padded(screen_grad, ring_c)
     s = min(1.0, max_side / max(a.shape[:2]))
     w, h = max(4, int(round(a.shape[1] * s))), max(4, int(round(a.shape[0] * s)))
@@ -135,7 +202,7 @@ def context_similarity(
     ix2, iy2 = int(round((m + tw) * fx)), int(round((m + th) * fy))
     mask[max(0, iy1) : iy2, max(0, ix1) : ix2] = 0
     # Parts of the reference ring outside the reference are unknown: leave them out.
-    valid = crop_padded(np.ones(ref_grad.shape[:2], np.uint8), ring_t)
+    valid = crop_padded(np.ones(ref_grad.shape, np.uint8), ring_t)
     mask &= resize_to(valid, w, h)
     if int(mask.sum()) < 16:
         return 0.0

@@ -27,7 +27,8 @@ from rpa_vision.locate import backends
 from rpa_vision.locate.calibration import confidence
 from rpa_vision.locate.config import LocatorConfig
 from rpa_vision.locate.features import (
-    appearance,
+    Appearance,
+    LazyGradient,
     context_similarity,
     crop_padded,
     gradient,
@@ -45,7 +46,7 @@ from rpa_vision.locate.proposals import (
     template_proposals,
 )
 from rpa_vision.locate.types import Candidate, TargetSpec, as_bgr
-from rpa_vision.locate.window import WindowFit, fit_window, surroundings
+from rpa_vision.locate.window import WindowFit, fit_window, search_area, surroundings
 
 log = get_logger(__name__)
 
@@ -184,6 +185,14 @@ class Locator:
         fills), else ``None``: contour proposals, which cost a few ms per new frame."""
         return self._roi
 
+    def read_text(self, crop: np.ndarray) -> str:
+        """The text this Locator's OCR reads in ``crop``, whitespace-normalised: what a recording
+        stores with its target, so that a replay does not read the target again ("" without OCR)."""
+        ocr = self._get_ocr()
+        if ocr is None:
+            return ""
+        return " ".join((backends.ocr_read(ocr, [as_bgr(crop, "crop")]) or [""])[0].split())
+
     def stats(self) -> dict[str, float]:
         with self._lock:
             s = dict(self._stats)
@@ -253,19 +262,28 @@ class Locator:
         feats: tuple[np.ndarray, np.ndarray] | None = target.cached("inner", make)
         return feats
 
+    def _ref_grad(self, target: TargetSpec) -> LazyGradient:
+        """The recorded screen's gradient, computed where it is needed (window, surroundings)."""
+        assert target.reference is not None
+        ref = target.reference
+        grad: LazyGradient = target.cached("ref_grad", lambda: LazyGradient(gray_of(ref)))
+        return grad
+
     def _appearance(self, target: TargetSpec, scr: _Screen, box: Box) -> float:
         """Exact appearance at a box: the best of gray (either polarity) and gradient correlation
         of the whole element and of its inside (frames and borders are what themes restyle)."""
-        t_gray, t_grad = self._target_feats(target)
-        g, d = appearance(t_gray, t_grad, crop_padded(scr.gray, box))
+        feats = self._target_feats(target)  # (the factory below must not take the target's lock again)
+        whole: Appearance = target.cached("appearance", lambda: Appearance(*feats))
+        g, d = whole.score(crop_padded(scr.gray, box))
         best = max(g, d)
         inner = self._inner_feats(target)
         if inner is not None:
+            inside: Appearance = target.cached("appearance_inner", lambda: Appearance(*inner))
             ih, iw = target.crop.shape[:2]
             fx, fy = box.width / iw, box.height / ih
             dy, dx = max(1, round(ih * _INNER)), max(1, round(iw * _INNER))
             ibox = Box(box.x1 + dx * fx, box.y1 + dy * fy, box.x2 - dx * fx, box.y2 - dy * fy)
-            gi, di = appearance(inner[0], inner[1], crop_padded(scr.gray, ibox))
+            gi, di = inside.score(crop_padded(scr.gray, ibox))
             best = max(best, 0.5 * (best + max(gi, di)))
         return best
 
@@ -298,10 +316,14 @@ class Locator:
     def _proposals(self, target: TargetSpec, scr: _Screen, scales: list[float]) -> list[Proposal]:
         cfg = self.config
         t_gray, _ = self._target_feats(target)
+        fit = self._window(target, scr, scales)
+        sh, sw = scr.gray.shape[:2]
+        area = search_area(fit, (float(t_gray.shape[1]), float(t_gray.shape[0])), (sw, sh))
         props = template_proposals(
-            scr.pyramid, t_gray, _near_fit(scales, self._window(target, scr, scales)),
+            scr.pyramid, t_gray, _near_fit(scales, fit),
             min_side=cfg.coarse_min_side, min_factor=cfg.coarse_min_factor,
             max_factor=cfg.coarse_max_factor, threshold=cfg.peak_threshold, per_scale=cfg.peaks_per_scale,
+            area=area,
         )
         twh = (float(t_gray.shape[1]), float(t_gray.shape[0]))
         if cfg.use_contours:
@@ -314,7 +336,6 @@ class Locator:
                     props += contour_proposals(scr.gray, twh, scales)
             else:
                 props += contour_proposals(scr.gray, twh, scales)
-        fit = self._window(target, scr, scales)
         if fit is not None:
             mapped = fit.map_box(target.box)
             s = float(np.sqrt(fit.sx * fit.sy))
@@ -338,15 +359,15 @@ class Locator:
         region = surroundings(target.box, target.window_box, (ref.shape[1], ref.shape[0]))
         if region is None:
             return None
-        ref_grad = target.cached("ref_grad", lambda: gradient(gray_of(ref)))
         key = ("window", id(scr))
         with self._lock:
             memo = scr.memo.get(key)
         if memo is not None and memo[0] is target:
             fit: WindowFit | None = memo[1]
             return fit
-        fit = fit_window(ref_grad, region, scr.pyramid, scales, uneven=target.window_box is not None
-                         and region == target.window_box.clip(ref.shape[1], ref.shape[0]))
+        patch = self._ref_grad(target).crop(Box(*region.as_int_tuple()))
+        uneven = target.window_box is not None and region == target.window_box.clip(ref.shape[1], ref.shape[0])
+        fit = fit_window(patch, region, scr.pyramid, scales, uneven=uneven)
         with self._lock:
             scr.memo[key] = (target, fit)
         return fit
@@ -487,7 +508,7 @@ class Locator:
             return
         cfg = self.config
         if target.reference is not None:
-            ref_grad = target.cached("ref_grad", lambda: gradient(gray_of(target.reference)))
+            ref_grad = self._ref_grad(target)
             for c in top:
                 c.ev["context"] = max(0.0, context_similarity(ref_grad, target.box, scr.grad, c.box,
                                                               cfg.context_factor))

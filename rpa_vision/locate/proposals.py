@@ -132,11 +132,14 @@ def template_proposals(
     max_factor: float,
     threshold: float,
     per_scale: int,
+    area: Box | None = None,
 ) -> list[Proposal]:
-    """Peaks of gradient template matching at each scale, on a shrunk screen (coarse positions)."""
+    """Peaks of gradient template matching at each scale, on a shrunk screen (coarse positions);
+    only inside ``area`` (screen pixels) when given."""
     th, tw = t_gray.shape[:2]
     sh, sw = pyramid.gray.shape[:2]
     out: list[Proposal] = []
+    ax1, ay1, ax2, ay2 = (0, 0, sw, sh) if area is None else area.clip(sw, sh).as_int_tuple()
     for s in scales:
         w_s, h_s = tw * s, th * s
         if w_s < 4 or h_s < 4 or w_s >= sw or h_s >= sh:
@@ -145,13 +148,16 @@ def template_proposals(
         if min(w_s, h_s) * lv < 5:
             continue  # too small to say anything at this level
         screen = pyramid.grad(lv)
+        ox, oy = int(ax1 * lv), int(ay1 * lv)  # the searched part of this level
+        screen = screen[oy : int(np.ceil(ay2 * lv)), ox : int(np.ceil(ax2 * lv))]
         tmpl = scaled_template(t_gray, w_s, h_s, lv)
         if tmpl.shape[0] >= screen.shape[0] or tmpl.shape[1] >= screen.shape[1] or min(tmpl.shape[:2]) < 3:
             continue
         if float(tmpl.std()) < 1e-3:
             continue  # a flat template has no peaks
         resp = match(screen, tmpl)
-        peaks = local_peaks(resp, threshold, _MAX_PEAKS, tmpl.shape[1] // 2, tmpl.shape[0] // 2)
+        peaks = [(x + ox, y + oy, v) for x, y, v in
+                 local_peaks(resp, threshold, _MAX_PEAKS, tmpl.shape[1] // 2, tmpl.shape[0] // 2)]
         if peaks:
             # all strong look-alikes (a keypad has dozens), at least the ``per_scale`` best
             strong = 0.85 * peaks[0][2]

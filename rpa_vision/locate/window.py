@@ -31,7 +31,7 @@ _MIN_SIDE = 40
 #: Width/height stretches tried around the best uniform scale.
 _STRETCH = (0.8, 0.9, 1.0, 1.12, 1.3)
 #: A uniform fit this good ends the search (most replays: same scale, window moved at most).
-_SURE = 0.9
+SURE = 0.9
 #: A uniform fit at least this good is only tried with a few stretches around it.
 _GOOD = 0.8
 #: Ratio between neighbouring scales of the per-axis scan of a poor fit, and its refinement.
@@ -59,6 +59,21 @@ class WindowFit:
         return Box(a.x, a.y, c.x, c.y)
 
 
+def search_area(fit: WindowFit | None, target_wh: tuple[float, float], screen_wh: tuple[int, int]) -> Box | None:
+    """Where a template search for a target of this window needs to look: the fitted window
+    with a margin, when the fit is sure (the window as recorded, moved or re-themed at most);
+    ``None`` (the whole screen) otherwise. An element lives in its window: on a sure fit,
+    searching the rest of a 1080p screen only finds look-alikes in other windows and costs most
+    of a locate."""
+    if fit is None or fit.corr < SURE:
+        return None
+    b = fit.box
+    s = float(np.sqrt(fit.sx * fit.sy))
+    m = max(24.0, 0.15 * max(b.width, b.height), 2.0 * max(target_wh) * s)
+    area = b.expand(m).clip(*screen_wh)
+    return area if area.area < 0.8 * screen_wh[0] * screen_wh[1] else None
+
+
 def surroundings(target_box: Box, window_box: Box | None, ref_wh: tuple[int, int]) -> Box | None:
     """The reference region to fit: the recorded window when known (and sensible), else a region
     around the target of a few times its size (at least 240 px a side), inside the reference."""
@@ -76,14 +91,13 @@ def surroundings(target_box: Box, window_box: Box | None, ref_wh: tuple[int, int
 
 
 def fit_window(
-    ref_grad: np.ndarray, region: Box, pyramid: ScreenPyramid, scales: Sequence[float], *, uneven: bool = True
+    patch: np.ndarray, region: Box, pyramid: ScreenPyramid, scales: Sequence[float], *, uneven: bool = True
 ) -> WindowFit | None:
-    """Best placement of ``region`` of the reference (its full-resolution gradient ``ref_grad``)
-    on the screen, over ``scales`` and stretches around the best; ``None`` below ``MIN_CORR``.
+    """Best placement of ``region`` of the reference (``patch``: the reference's full-resolution
+    gradient inside ``region``, e.g. ``LazyGradient.crop(region)``) on the screen, over ``scales``
+    and stretches around the best; ``None`` below ``MIN_CORR``.
     ``uneven``: when the uniform fit is poor, scan each axis's scale on its own (for a recorded
     window, which a resize stretches unevenly; ~25 ms more, so not for mere surroundings)."""
-    x1, y1, x2, y2 = region.as_int_tuple()
-    patch = ref_grad[y1:y2, x1:x2]
     if patch.size == 0 or float(patch.std()) < 1e-3:
         return None
     rw, rh = patch.shape[1], patch.shape[0]
@@ -120,7 +134,7 @@ def fit_window(
         got = try_scale(s, s)
         if got is not None and (best is None or got[0] > best[0]):
             best = (got[0], got[1], s, s)
-            if best[0] >= _SURE:  # the window as it was (moved, re-themed): nothing to search
+            if best[0] >= SURE:  # the window as it was (moved, re-themed): nothing to search
                 return WindowFit(region, best[1], s, s, best[0])
     if best is None:
         return None

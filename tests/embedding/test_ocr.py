@@ -117,3 +117,12 @@ def test_importing_rapidocr_leaves_qt_plugin_path_alone() -> None:
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-500:]
     assert r.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("width", [10, 5000])
+def test_rapidocr_rec_width_is_validated(width: int) -> None:
+    from rpa_vision.core.errors import ValidationError
+    from rpa_vision.embedding.ocr import RapidOcr
+
+    with pytest.raises(ValidationError, match="rec_width"):
+        RapidOcr(rec_width=width)

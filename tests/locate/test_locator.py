@@ -180,6 +180,18 @@ def test_text_evidence_from_an_ocr_backend() -> None:
     assert 1 <= ocr.crops <= 3
 
 
+def test_read_text_is_what_a_recording_stores() -> None:
+    class Reader:
+        def read(self, images: list[np.ndarray]) -> list[str]:
+            return ["  Save\n as  " for _ in images]
+
+    from rpa_vision.locate import Locator
+
+    crop = np.zeros((20, 60, 3), np.uint8)
+    assert Locator(ocr=Reader()).read_text(crop) == "Save as"
+    assert Locator(ocr=Reader(), config=LocatorConfig(use_ocr=False)).read_text(crop) == ""
+
+
 def _ref_box(element: str) -> tuple[np.ndarray, Box]:
     ref, boxes = scene()
     return ref, boxes[element]

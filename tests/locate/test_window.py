@@ -8,13 +8,18 @@ import pytest
 
 from rpa_vision.core.geometry import Box, Point
 from rpa_vision.locate import TargetSpec
-from rpa_vision.locate.features import gradient, gray_of
-from rpa_vision.locate.proposals import ScreenPyramid, match
+from rpa_vision.locate.features import LazyGradient, gray_of
+from rpa_vision.locate.proposals import ScreenPyramid, match, template_proposals
 from rpa_vision.locate.scenes import SceneSpec, perturbed, render_scene
-from rpa_vision.locate.window import WindowFit, fit_window, surroundings
+from rpa_vision.locate.window import WindowFit, fit_window, search_area, surroundings
 from tests.locate.helpers import fast_locator, hit
 
 SCALES = [0.67, 0.8, 1.0, 1.25, 1.5, 1.75, 2.0]
+
+
+def _patch(ref: np.ndarray, region: Box) -> np.ndarray:
+    """The reference's gradient inside ``region`` (what the Locator hands the fit)."""
+    return LazyGradient(gray_of(ref)).crop(Box(*region.as_int_tuple()))
 
 
 def _window(spec: SceneSpec) -> Box:
@@ -28,7 +33,7 @@ def test_fit_window_follows_the_window(name: str) -> None:
     ref, _ = render_scene(base)
     other = perturbed(base, name)
     screen, _ = render_scene(other)
-    fit = fit_window(gradient(gray_of(ref)), _window(base), ScreenPyramid(gray_of(screen)), SCALES)
+    fit = fit_window(_patch(ref, _window(base)), _window(base), ScreenPyramid(gray_of(screen)), SCALES)
     assert fit is not None
     want = _window(other)
     assert abs(fit.box.x1 - want.x1) <= 8 and abs(fit.box.y1 - want.y1) <= 8, (fit.box, want)
@@ -63,7 +68,7 @@ def test_fit_window_follows_an_uneven_stretch() -> None:
     ref, ref_win, _ = _keypad(40, 26)
     screen, win, _ = _keypad(55, 36, origin=(420, 150))
     sx_true, sy_true = win.width / ref_win.width, win.height / ref_win.height
-    fit = fit_window(gradient(gray_of(ref)), ref_win, ScreenPyramid(gray_of(screen)), SCALES)
+    fit = fit_window(_patch(ref, ref_win), ref_win, ScreenPyramid(gray_of(screen)), SCALES)
     assert fit is not None
     assert abs(fit.sx / sx_true - 1) < 0.04 and abs(fit.sy / sy_true - 1) < 0.04, (fit, sx_true, sy_true)
     assert abs(fit.box.x1 - win.x1) <= 8 and abs(fit.box.y1 - win.y1) <= 8, (fit.box, win)
@@ -91,7 +96,7 @@ def test_fit_window_absent_is_none() -> None:
     base = SceneSpec()
     ref, _ = render_scene(base)
     blank = np.full((1080, 1920), 90, np.uint8)
-    assert fit_window(gradient(gray_of(ref)), _window(base), ScreenPyramid(blank), SCALES) is None
+    assert fit_window(_patch(ref, _window(base)), _window(base), ScreenPyramid(blank), SCALES) is None
 
 
 def test_window_fit_maps_points_and_boxes() -> None:
@@ -183,3 +188,32 @@ def test_window_prediction_survives_whatever_one_desktop_pixel(flip: int) -> Non
     spec = TargetSpec.from_reference(ref.image, el.box, window_box=ref.window)
     res = fast_locator().locate(spec, screen, top_k=5)
     assert any(twin.box.contains(c.box.center) for c in res), [c.box for c in res]
+
+
+def test_search_area_only_on_a_sure_fit() -> None:
+    sure = WindowFit(Box(0, 0, 400, 300), Box(500, 200, 900, 500), 1.0, 1.0, 0.95)
+    area = search_area(sure, (40.0, 20.0), (1920, 1080))
+    assert area is not None and area.contains_box(sure.box)
+    assert area.x1 >= 500 - 100 and area.x2 <= 900 + 100  # a margin, not the screen
+    unsure = WindowFit(sure.ref, sure.box, 1.0, 1.0, 0.85)
+    assert search_area(unsure, (40.0, 20.0), (1920, 1080)) is None
+    assert search_area(None, (40.0, 20.0), (1920, 1080)) is None
+    whole = WindowFit(Box(0, 0, 1900, 1000), Box(0, 0, 1900, 1060), 1.0, 1.0, 0.99)
+    assert search_area(whole, (40.0, 20.0), (1920, 1080)) is None  # nearly the screen: search it all
+
+
+def test_template_search_inside_an_area_finds_the_same_peaks_there() -> None:
+    screen, _, keys = _keypad(40, 26, origin=(300, 200))
+    gray = gray_of(screen)
+    t = gray_of(screen)[int(keys["K"].y1):int(keys["K"].y2), int(keys["K"].x1):int(keys["K"].x2)]
+    kw = dict(min_side=10, min_factor=0.2, max_factor=0.5, threshold=0.3, per_scale=20)
+    everywhere = template_proposals(ScreenPyramid(gray), t, [1.0], **kw)
+    area = Box(250, 150, 700, 600)
+    inside = template_proposals(ScreenPyramid(gray), t, [1.0], area=area, **kw)
+    assert inside and all(area.expand(2).contains_box(p.box) for p in inside)
+    best = max(inside, key=lambda p: p.prior)
+    assert hit(best.box, keys["K"])
+    # what the whole-screen search found inside the area is found by the restricted one too
+    want = {(round(p.box.x1), round(p.box.y1)) for p in everywhere if area.contains_box(p.box)}
+    got = {(round(p.box.x1), round(p.box.y1)) for p in inside}
+    assert len(want & got) >= 0.9 * len(want)

@@ -1,0 +1,72 @@
+"""Pixel features: the lazily computed gradient equals the whole image's, and the prepared
+template side of ``Appearance`` gives what the plain correlation gives."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from rpa_vision.core.geometry import Box
+from rpa_vision.locate.features import Appearance, LazyGradient, crop_padded, gradient, ncc, resize_to
+
+
+def _image(seed: int = 0, shape: tuple[int, int] = (120, 200)) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.integers(0, 256, shape, dtype=np.uint8), (5, 5), 0)
+    cv2.rectangle(img, (30, 20), (90, 60), 0, 2)
+    cv2.putText(img, "Ok", (120, 80), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 1)
+    return img
+
+
+@pytest.mark.parametrize("box", [
+    Box(30, 20, 90, 60),  # inside
+    Box(0, 0, 40, 30),  # touching the top-left corner
+    Box(150, 90, 200, 120),  # touching the bottom-right corner
+    Box(-15, -10, 25, 20),  # partly outside: zeros there, like crop_padded
+    Box(180.4, 100.6, 230.2, 140.7),  # fractional, partly outside
+    Box(300, 300, 320, 310),  # wholly outside
+    Box(0, 0, 200, 120),  # the whole image
+])
+def test_lazy_gradient_equals_the_whole_gradient(box: Box) -> None:
+    img = _image()
+    want = crop_padded(gradient(img), box)
+    got = LazyGradient(img).crop(box)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert np.array_equal(got, want)
+
+
+def test_lazy_gradient_wants_one_channel() -> None:
+    with pytest.raises(ValueError):
+        LazyGradient(np.zeros((10, 10, 3), np.uint8))
+
+
+def _plain(t_gray: np.ndarray, c_gray: np.ndarray) -> tuple[float, float]:
+    """The correlation written out without any preparation."""
+    h, w = t_gray.shape
+    cg = resize_to(c_gray, w, h)
+    k = (3, 3) if min(h, w) >= 6 else (1, 1)
+    g = abs(ncc(cv2.GaussianBlur(t_gray, k, 0), cv2.GaussianBlur(cg, k, 0)))
+    d = ncc(cv2.GaussianBlur(gradient(t_gray), k, 0), cv2.GaussianBlur(gradient(cg), k, 0))
+    return g, d
+
+
+@pytest.mark.parametrize("cand", [Box(30, 20, 90, 60), Box(28, 22, 95, 58), Box(110, 55, 170, 95),
+                                  Box(0, 0, 4, 3)])
+def test_appearance_matches_the_plain_correlation(cand: Box) -> None:
+    img = _image(1)
+    t = img[20:60, 30:90]
+    app = Appearance(t, gradient(t))
+    got = app.score(crop_padded(img, cand))
+    want = _plain(t, crop_padded(img, cand))
+    assert got == pytest.approx(want, abs=1e-5)
+
+
+def test_appearance_of_flat_patches() -> None:
+    flat = np.full((20, 30), 128, np.uint8)
+    app = Appearance(flat, gradient(flat))
+    assert app.score(np.full((20, 30), 40, np.uint8)) == (1.0, 1.0)  # both flat: alike
+    g, d = app.score(_image(2)[:20, :30])
+    assert g == 0.0 and d == 0.0  # only one flat: no evidence either way
+    small = _image(3)[:4, :5]
+    assert Appearance(small, gradient(small)).score(small)[0] == pytest.approx(1.0, abs=1e-5)
