@@ -37,6 +37,10 @@ _GOOD = 0.8
 #: Ratio between neighbouring scales of the per-axis scan of a poor fit, and its refinement.
 _AXIS_STEP = 1.04
 _REFINE = (0.98, 1.02, 0.99, 1.01)
+#: Stretches around the best placement are searched this fraction of the window's size around it.
+_NEAR = 0.25
+#: A fit at least this good bounds the template search (see ``search_area``).
+AREA_MIN = 0.7
 #: Below this correlation the window is considered not found.
 MIN_CORR = 0.55
 
@@ -61,15 +65,15 @@ class WindowFit:
 
 def search_area(fit: WindowFit | None, target_wh: tuple[float, float], screen_wh: tuple[int, int]) -> Box | None:
     """Where a template search for a target of this window needs to look: the fitted window
-    with a margin, when the fit is sure (the window as recorded, moved or re-themed at most);
-    ``None`` (the whole screen) otherwise. An element lives in its window: on a sure fit,
-    searching the rest of a 1080p screen only finds look-alikes in other windows and costs most
-    of a locate."""
-    if fit is None or fit.corr < SURE:
+    with a margin (a wider one when the fit is good but not sure), when the window was found
+    (correlation >= ``AREA_MIN``); ``None`` (the whole screen) otherwise. An element lives in its
+    window: once the window is found, searching the rest of a 1080p screen only finds
+    look-alikes in other windows and costs most of a locate."""
+    if fit is None or fit.corr < AREA_MIN:
         return None
     b = fit.box
     s = float(np.sqrt(fit.sx * fit.sy))
-    m = max(24.0, 0.15 * max(b.width, b.height), 2.0 * max(target_wh) * s)
+    m = max(24.0, (0.15 if fit.corr >= SURE else 0.35) * max(b.width, b.height), 2.0 * max(target_wh) * s)
     area = b.expand(m).clip(*screen_wh)
     return area if area.area < 0.8 * screen_wh[0] * screen_wh[1] else None
 
@@ -105,7 +109,9 @@ def fit_window(
 
     shrunk: dict[float, np.ndarray] = {}
 
-    def try_scale(sx: float, sy: float) -> tuple[float, Box] | None:
+    def try_scale(sx: float, sy: float, near: Box | None = None) -> tuple[float, Box] | None:
+        """The best placement at stretch ``(sx, sy)``; only around ``near`` (the best placement
+        so far, whose top-left corner a stretch keeps) when given."""
         long_side = max(rw * sx, rh * sy)
         # the window picture about _SIDE px long, the screen at most _SCREEN px long, but never a
         # window picture under _MIN_SIDE px
@@ -122,13 +128,29 @@ def fit_window(
         tmpl = cv2.resize(small, (tw, th), interpolation=cv2.INTER_AREA)
         if float(tmpl.std()) < 1e-4:
             return None
+        ox = oy = 0
+        if near is not None:
+            m = max(24.0, _NEAR * max(rw * sx, rh * sy))
+            x1, y1 = max(0, int((near.x1 - m) * lv)), max(0, int((near.y1 - m) * lv))
+            x2 = int(np.ceil((max(near.x2, near.x1 + rw * sx) + m) * lv))
+            y2 = int(np.ceil((max(near.y2, near.y1 + rh * sy) + m) * lv))
+            screen, ox, oy = screen[y1:y2, x1:x2], x1, y1
+            if tw >= screen.shape[1] or th >= screen.shape[0]:
+                return None
         resp = match(screen, tmpl)
         _, v, _, loc = cv2.minMaxLoc(resp)
-        bx, by = loc[0] / lv, loc[1] / lv
+        bx, by = (loc[0] + ox) / lv, (loc[1] + oy) / lv
         return float(v), Box(bx, by, bx + rw * sx, by + rh * sy)
 
     best: tuple[float, Box, float, float] | None = None
+    ladder = sorted(scales)
+    tried: set[float] = set()
     for s in sorted(scales, key=lambda s: abs(np.log(s))):  # the unchanged scale first
+        if best is not None and best[0] >= _GOOD:
+            i = ladder.index(best[2])  # a good fit whose neighbouring scales both fit worse is the peak
+            if all(ladder[j] in tried for j in (i - 1, i + 1) if 0 <= j < len(ladder)):
+                break
+        tried.add(s)
         if rw * s >= sw or rh * s >= sh:
             continue
         got = try_scale(s, s)
@@ -140,18 +162,21 @@ def fit_window(
         return None
     lo, hi = 0.9 * min(scales), 1.1 * max(scales)
 
-    def better(cur: tuple[float, Box, float, float], sx: float, sy: float) -> tuple[float, Box, float, float]:
+    def better(cur: tuple[float, Box, float, float], sx: float, sy: float,
+               near: bool = False) -> tuple[float, Box, float, float]:
         if not (lo <= sx <= hi and lo <= sy <= hi):
             return cur
-        got = try_scale(sx, sy)
+        got = try_scale(sx, sy, cur[1] if near else None)
         return (got[0], got[1], sx, sy) if got is not None and got[0] > cur[0] else cur
 
     if best[0] >= _GOOD or not uneven:
+        near = best[0] >= _GOOD  # a good placement: a stretch of it lies around it
         for axis in (0, 1):  # width stretch, then height stretch, around the best so far
             base = best
             for f in _STRETCH:
                 if f != 1.0:
-                    best = better(best, base[2] * f, base[3]) if axis == 0 else better(best, base[2], base[3] * f)
+                    best = (better(best, base[2] * f, base[3], near) if axis == 0
+                            else better(best, base[2], base[3] * f, near))
         v, box, sx, sy = best
         return WindowFit(region, box, sx, sy, v) if v >= MIN_CORR else None
     # A poor uniform fit: the window may be stretched unevenly (a resized window whose widgets
@@ -162,10 +187,10 @@ def fit_window(
         base = best
         for g in grid:
             best = better(best, base[2], g) if axis == 1 else better(best, g, base[3])
-    for f in _REFINE:
+    for f in _REFINE:  # a few percent around the scanned best: around its placement
         base = best
-        best = better(best, base[2], base[3] * f)
-        best = better(best, base[2] * f, best[3])
+        best = better(best, base[2], base[3] * f, near=True)
+        best = better(best, base[2] * f, best[3], near=True)
     v, box, sx, sy = best
     if v < MIN_CORR:
         return None

@@ -190,13 +190,16 @@ def test_window_prediction_survives_whatever_one_desktop_pixel(flip: int) -> Non
     assert any(twin.box.contains(c.box.center) for c in res), [c.box for c in res]
 
 
-def test_search_area_only_on_a_sure_fit() -> None:
+def test_search_area_only_on_a_found_window() -> None:
     sure = WindowFit(Box(0, 0, 400, 300), Box(500, 200, 900, 500), 1.0, 1.0, 0.95)
     area = search_area(sure, (40.0, 20.0), (1920, 1080))
     assert area is not None and area.contains_box(sure.box)
     assert area.x1 >= 500 - 100 and area.x2 <= 900 + 100  # a margin, not the screen
-    unsure = WindowFit(sure.ref, sure.box, 1.0, 1.0, 0.85)
-    assert search_area(unsure, (40.0, 20.0), (1920, 1080)) is None
+    good = WindowFit(sure.ref, sure.box, 1.0, 1.0, 0.8)  # found, less sure: a wider margin
+    wider = search_area(good, (40.0, 20.0), (1920, 1080))
+    assert wider is not None and wider.contains_box(area) and wider.area > area.area
+    poor = WindowFit(sure.ref, sure.box, 1.0, 1.0, 0.6)
+    assert search_area(poor, (40.0, 20.0), (1920, 1080)) is None
     assert search_area(None, (40.0, 20.0), (1920, 1080)) is None
     whole = WindowFit(Box(0, 0, 1900, 1000), Box(0, 0, 1900, 1060), 1.0, 1.0, 0.99)
     assert search_area(whole, (40.0, 20.0), (1920, 1080)) is None  # nearly the screen: search it all
