@@ -19,14 +19,25 @@ def gray_of(bgr: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
 
 
+_SMOOTH = np.array([0.25, 0.5, 0.25], np.float32)  # the 3x3 Gaussian (sigma 0) as one row
+
+
 def gradient(gray: np.ndarray) -> np.ndarray:
-    """Float32 gradient magnitude (|dx| + |dy| of a lightly smoothed image), polarity-free."""
-    g: np.ndarray = gray.astype(np.float32)
-    if min(g.shape[:2]) >= 3:
-        g = np.asarray(cv2.GaussianBlur(g, (3, 3), 0))
-    dx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
-    dy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
-    return np.abs(dx) + np.abs(dy)
+    """Float32 gradient magnitude (|dx| + |dy| of a lightly smoothed image), polarity-free.
+
+    The smoothing reads the 8-bit image straight into float (no float copy first) and the sum
+    is formed in place: a 1080p screen allocates 24 MB here instead of 56 (the values are
+    bit-identical to a float ``GaussianBlur`` and ``abs(dx) + abs(dy)``)."""
+    if min(gray.shape[:2]) >= 3:
+        g = cv2.sepFilter2D(gray, cv2.CV_32F, _SMOOTH, _SMOOTH)
+    else:
+        g = gray.astype(np.float32)
+    dx: np.ndarray = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
+    dy: np.ndarray = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    np.abs(dx, out=dx)
+    np.abs(dy, out=dy)
+    np.add(dx, dy, out=dx)
+    return dx
 
 
 def resize_to(img: np.ndarray, w: float, h: float) -> np.ndarray:

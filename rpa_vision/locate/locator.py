@@ -46,7 +46,7 @@ from rpa_vision.locate.proposals import (
     template_proposals,
 )
 from rpa_vision.locate.types import Candidate, TargetSpec, as_bgr
-from rpa_vision.locate.window import WindowFit, fit_window, search_area, surroundings
+from rpa_vision.locate.window import SURE, WindowFit, fit_window, search_area, surroundings
 
 log = get_logger(__name__)
 
@@ -77,10 +77,16 @@ def _interleave(props: list[Proposal], limit: int) -> list[Proposal]:
 
 def _near_fit(scales: list[float], fit: WindowFit | None) -> list[float]:
     """The template scales worth searching: all of them, or, when the window was found, the
-    ones within 30% of the window's scale (at least the three nearest)."""
-    if fit is None or len(scales) <= 3:
+    ones within 30% of the window's scale (at least the three nearest); only the nearest when
+    the window is surely the recorded one (its elements have its scale; the refinement then
+    corrects the size by +-8%)."""
+    if fit is None:
         return scales
     s_fit = float(np.sqrt(fit.sx * fit.sy))
+    if fit.corr >= SURE:
+        return [min(scales, key=lambda s: abs(np.log(s / s_fit)))]
+    if len(scales) <= 3:
+        return scales
     near = [s for s in scales if abs(np.log(s / s_fit)) <= np.log(1.3)]
     if len(near) < 3:
         near = sorted(sorted(scales, key=lambda s: abs(np.log(s / s_fit)))[:3])
@@ -287,8 +293,9 @@ class Locator:
             best = max(best, 0.5 * (best + max(gi, di)))
         return best
 
-    def _refine(self, target: TargetSpec, scr: _Screen, c: _Cand) -> None:
-        """Local search around a candidate (position, and size by +-8%) at full resolution."""
+    def _refine(self, target: TargetSpec, scr: _Screen, c: _Cand, sized: dict[tuple[int, int], np.ndarray]) -> None:
+        """Local search around a candidate (position, and size by +-8%) at full resolution;
+        ``sized``: the template's gradient per size, shared by the candidates of one locate."""
         t_gray, _ = self._target_feats(target)
         best = (-2.0, c.box, c.scale)
         th, tw = t_gray.shape[:2]
@@ -300,7 +307,10 @@ class Locator:
             cx, cy = c.box.center.x, c.box.center.y
             region = Box(cx - w / 2 - r, cy - h / 2 - r, cx + w / 2 + r, cy + h / 2 + r)
             patch = crop_padded(scr.grad, region)
-            tmpl = gradient(resize_to(t_gray, w, h))
+            size = (max(1, int(round(w))), max(1, int(round(h))))  # as resize_to rounds
+            tmpl = sized.get(size)
+            if tmpl is None:  # candidates at one scale share their sizes
+                tmpl = sized[size] = gradient(resize_to(t_gray, *size))
             if tmpl.shape[0] > patch.shape[0] or tmpl.shape[1] > patch.shape[1] or float(tmpl.std()) < 1e-3:
                 continue
             resp = cv2.matchTemplate(patch, tmpl, cv2.TM_CCOEFF_NORMED)
@@ -452,9 +462,10 @@ class Locator:
         keep += [i for i, c in enumerate(cands) if c.source == "predicted" and i not in kept]
         cands = [cands[i] for i in keep]
         # 2. refine the best at full resolution
+        sized: dict[tuple[int, int], np.ndarray] = {}
         for c in cands[:_REFINE_TOP]:
             before = (c.box, c.scale, dict(c.ev), c.score)
-            self._refine(target, scr, c)
+            self._refine(target, scr, c, sized)
             self._cheap(target, scr, c, t_aspect)
             if c.score < before[3]:  # the refinement must not make a candidate look worse
                 c.box, c.scale, c.ev, c.score = before

@@ -36,6 +36,8 @@ SURE = 0.9
 _GOOD = 0.8
 #: Ratio between neighbouring scales of the per-axis scan of a poor fit, and its refinement.
 _AXIS_STEP = 1.04
+#: ... scanned first at twice that step, then at ``_AXIS_STEP`` on each side of the best.
+_AXIS_COARSE = _AXIS_STEP**2
 _REFINE = (0.98, 1.02, 0.99, 1.01)
 #: Stretches around the best placement are searched this fraction of the window's size around it.
 _NEAR = 0.25
@@ -182,10 +184,13 @@ def fit_window(
     # A poor uniform fit: the window may be stretched unevenly (a resized window whose widgets
     # grow with it). Its rows line up when its height scale is right whatever its width scale
     # (and its columns conversely), so each axis is scanned finely on its own, then refined.
-    grid = [lo * _AXIS_STEP**i for i in range(int(np.log(hi / lo) / np.log(_AXIS_STEP)) + 1)]
+    grid = [lo * _AXIS_COARSE**i for i in range(int(np.log(hi / lo) / np.log(_AXIS_COARSE)) + 1)]
     for axis in (1, 0):
         base = best
         for g in grid:
+            best = better(best, base[2], g) if axis == 1 else better(best, g, base[3])
+        top = best[2] if axis == 0 else best[3]
+        for g in (top / _AXIS_STEP, top * _AXIS_STEP):  # between the coarse steps around the best
             best = better(best, base[2], g) if axis == 1 else better(best, g, base[3])
     for f in _REFINE:  # a few percent around the scanned best: around its placement
         base = best

@@ -70,3 +70,15 @@ def test_appearance_of_flat_patches() -> None:
     assert g == 0.0 and d == 0.0  # only one flat: no evidence either way
     small = _image(3)[:4, :5]
     assert Appearance(small, gradient(small)).score(small)[0] == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(120, 200), (3, 3), (2, 9), (1, 1)])
+def test_gradient_is_the_smoothed_l1_sobel_magnitude(shape: tuple[int, int]) -> None:
+    img = _image(4, shape) if min(shape) >= 3 else np.arange(np.prod(shape), dtype=np.uint8).reshape(shape)
+    g = img.astype(np.float32)
+    if min(shape) >= 3:
+        g = cv2.GaussianBlur(g, (3, 3), 0)
+    want = np.abs(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)) + np.abs(cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
+    got = gradient(img)
+    assert got.dtype == np.float32 and np.array_equal(got, want)
+    assert np.array_equal(gradient(img.astype(np.float32)), want)  # float input alike
