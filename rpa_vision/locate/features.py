@@ -183,6 +183,18 @@ def orientation_descriptor(bgr: np.ndarray, cells: int = 4, bins: int = 8, size:
     return v / n if n > 1e-6 else v
 
 
+def _inside(shape: tuple[int, int], box: Box) -> np.ndarray:
+    """``crop_padded(np.ones(shape, np.uint8), box)`` without the image-sized array of ones."""
+    x1, y1 = int(round(box.x1)), int(round(box.y1))
+    x2, y2 = max(x1 + 1, int(round(box.x2))), max(y1 + 1, int(round(box.y2)))
+    h, w = shape
+    out = np.zeros((y2 - y1, x2 - x1), np.uint8)
+    sx1, sy1, sx2, sy2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
+    if sx2 > sx1 and sy2 > sy1:
+        out[sy1 - y1 : sy2 - y1, sx1 - x1 : sx2 - x1] = 1
+    return out
+
+
 def context_similarity(
     ref_grad: LazyGradient,
     target_box: Box,
@@ -213,8 +225,7 @@ def context_similarity(
     ix2, iy2 = int(round((m + tw) * fx)), int(round((m + th) * fy))
     mask[max(0, iy1) : iy2, max(0, ix1) : ix2] = 0
     # Parts of the reference ring outside the reference are unknown: leave them out.
-    valid = crop_padded(np.ones(ref_grad.shape, np.uint8), ring_t)
-    mask &= resize_to(valid, w, h)
+    mask &= resize_to(_inside(ref_grad.shape, ring_t), w, h)
     if int(mask.sum()) < 16:
         return 0.0
     whole = ncc(a, b, mask)

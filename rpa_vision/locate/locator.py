@@ -340,12 +340,12 @@ class Locator:
             roi = self._get_roi()
             if roi is not None and scr.frame is not None:
                 try:
-                    props += roi_proposals(lambda: backends.roi_propose(roi, scr.frame), twh, scales)
+                    props += roi_proposals(lambda: backends.roi_propose(roi, scr.frame), twh, scales, area=area)
                 except Exception as exc:  # a broken ROI backend must not stop locating
                     log.warning("ROI proposals failed (%s); using contours", exc)
-                    props += contour_proposals(scr.gray, twh, scales)
+                    props += contour_proposals(scr.gray, twh, scales, area=area)
             else:
-                props += contour_proposals(scr.gray, twh, scales)
+                props += contour_proposals(scr.gray, twh, scales, area=area)
         if fit is not None:
             mapped = fit.map_box(target.box)
             s = float(np.sqrt(fit.sx * fit.sy))

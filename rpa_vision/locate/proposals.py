@@ -193,9 +193,11 @@ def _snap(full: np.ndarray, tmpl: np.ndarray, x: float, y: float, r: int, v: flo
 
 
 def contour_proposals(
-    gray: np.ndarray, target_wh: tuple[float, float], scales: Sequence[float], limit: int = 60
+    gray: np.ndarray, target_wh: tuple[float, float], scales: Sequence[float], limit: int = 60,
+    area: Box | None = None,
 ) -> list[Proposal]:
-    """Closed shapes (boxes of edge contours) whose size fits the target at one of the scales."""
+    """Closed shapes (boxes of edge contours) whose size fits the target at one of the scales
+    (centred inside ``area`` when given)."""
     h, w = gray.shape[:2]
     lv = 0.5 if max(h, w) > 1400 else 1.0
     small = gray if lv == 1.0 else resize_to(gray, w * lv, h * lv)
@@ -216,22 +218,26 @@ def contour_proposals(
         if da > np.log(2.5):
             continue
         box = Box(x / lv, y / lv, (x + cw) / lv, (y + ch) / lv)
+        if area is not None and not area.contains(box.center):
+            continue
         scored.append((float(da), Proposal(box, "contour", 0.0, s)))
     scored.sort(key=lambda t: t[0])
     return [p for _, p in scored[:limit]]
 
 
 def roi_proposals(
-    propose: Callable[[], Sequence[object]], target_wh: tuple[float, float], scales: Sequence[float], limit: int = 60
+    propose: Callable[[], Sequence[object]], target_wh: tuple[float, float], scales: Sequence[float], limit: int = 60,
+    area: Box | None = None,
 ) -> list[Proposal]:
-    """Regions of the ROI optimizer (objects with ``.box`` or boxes) whose size fits the target."""
+    """Regions of the ROI optimizer (objects with ``.box`` or boxes) whose size fits the target
+    (centred inside ``area`` when given)."""
     tw, th = target_wh
     lo, hi = min(scales), max(scales)
     t_aspect = tw / max(th, 1e-6)
     scored: list[tuple[float, Proposal]] = []
     for r in propose():
         b = r if isinstance(r, Box) else getattr(r, "box", None)
-        if not isinstance(b, Box) or b.area <= 0:
+        if not isinstance(b, Box) or b.area <= 0 or (area is not None and not area.contains(b.center)):
             continue
         s = float(np.sqrt(b.area / max(tw * th, 1e-6)))
         if not (lo * 0.8 <= s <= hi * 1.25):

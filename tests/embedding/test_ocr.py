@@ -126,3 +126,16 @@ def test_rapidocr_rec_width_is_validated(width: int) -> None:
 
     with pytest.raises(ValidationError, match="rec_width"):
         RapidOcr(rec_width=width)
+
+
+@needs_rapidocr
+def test_rapidocr_sessions_do_not_spin_and_the_builder_is_restored() -> None:
+    from rapidocr_onnxruntime.utils import infer_engine
+
+    from rpa_vision.embedding.ocr import RapidOcr
+
+    before = infer_engine.OrtInferSession._init_sess_opts
+    ocr = RapidOcr(threads=1)
+    assert infer_engine.OrtInferSession._init_sess_opts is before
+    session = ocr._engine.text_rec.session.session
+    assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"

@@ -82,3 +82,11 @@ def test_gradient_is_the_smoothed_l1_sobel_magnitude(shape: tuple[int, int]) -> 
     got = gradient(img)
     assert got.dtype == np.float32 and np.array_equal(got, want)
     assert np.array_equal(gradient(img.astype(np.float32)), want)  # float input alike
+
+
+@pytest.mark.parametrize("box", [Box(10, 10, 50, 40), Box(-20, -5, 30, 30), Box(180.6, 100.2, 260.4, 150.5),
+                                 Box(400, 400, 420, 410)])
+def test_inside_mask_is_the_crop_of_ones(box: Box) -> None:
+    from rpa_vision.locate.features import _inside
+
+    assert np.array_equal(_inside((120, 200), box), crop_padded(np.ones((120, 200), np.uint8), box))
