@@ -88,6 +88,11 @@ class OcrEngine(ABC):
     def status(self) -> str:
         return self.name
 
+    @property
+    def caches(self) -> bool:
+        """Whether a crop read once is answered from memory the next time (by its content)."""
+        return self._cache_entries > 0
+
     @overload
     def read(self, crops: np.ndarray) -> OcrResult: ...
 
@@ -140,8 +145,8 @@ class FakeOcr(OcrEngine):
     name = "fake"
 
     def __init__(self, texts: Mapping[str, str] | Callable[[np.ndarray], str] | None = None,
-                 confidence: float = 0.99) -> None:
-        super().__init__(cache_entries=0)
+                 confidence: float = 0.99, cache_entries: int = 0) -> None:
+        super().__init__(cache_entries=cache_entries)
         self._fn = texts if callable(texts) else None
         self._texts: dict[str, str] = dict(texts) if isinstance(texts, Mapping) else {}
         self.confidence = float(confidence)

@@ -13,6 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,6 +159,7 @@ class Locator:
         self._ocr_resolved = ocr is not None
         self._adapter = adapter
         self._lock = threading.RLock()
+        self._pool: ThreadPoolExecutor | None = None  # reads ahead (see ``_read_ahead``)
         self._screens: OrderedDict[str, _Screen] = OrderedDict()
         self._stats: dict[str, float] = {"calls": 0, "total_ms": 0.0, "last_ms": 0.0, "candidates": 0,
                                          "embedded": 0, "ocr_crops": 0, "found": 0}
@@ -518,6 +520,8 @@ class Locator:
         if not top:
             return
         cfg = self.config
+        reading = cfg.ocr_top > 0 and cfg.weights.get("text", 0.0) > 0
+        ahead = self._read_ahead(target, scr, top) if reading else None
         if target.reference is not None:
             ref_grad = self._ref_grad(target)
             for c in top:
@@ -525,8 +529,30 @@ class Locator:
                                                               cfg.context_factor))
         if cfg.weights.get("embedding", 0.0) > 0:
             self._embedding(target, scr, top)
-        if cfg.ocr_top > 0 and cfg.weights.get("text", 0.0) > 0:
+        if ahead is not None:
+            try:
+                ahead.result()
+            except Exception as exc:  # the read is made again below, where its error counts
+                log.debug("OCR read-ahead failed: %s", exc)
+        if reading:
             self._text(target, scr, top)
+
+    def _read_ahead(self, target: TargetSpec, scr: _Screen, top: list[_Cand]) -> Future[Any] | None:
+        """Start reading the text of the best candidate so far (and of the target, when the
+        recording holds none) on a helper thread while the context and embedding are computed:
+        the OCR engine answers a crop it has read from memory, so ``_text`` finds it read when
+        the best stays the best (it usually does). Only for an OCR that caches its reads."""
+        ocr = self._get_ocr()
+        if ocr is None or not getattr(ocr, "caches", False):
+            return None
+        crops = [crop_padded(scr.bgr, top[0].box)]
+        if target.text is None:
+            crops.append(target.crop)
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rpa-ocr-ahead")
+            pool = self._pool
+        return pool.submit(backends.ocr_read, ocr, crops)
 
     def _embedding(self, target: TargetSpec, scr: _Screen, top: list[_Cand]) -> None:
         enc = self._get_encoder()

@@ -180,6 +180,28 @@ def test_text_evidence_from_an_ocr_backend() -> None:
     assert 1 <= ocr.crops <= 3
 
 
+def test_text_is_read_ahead_without_reading_twice() -> None:
+    """With an OCR that caches its reads, the best candidate's text is read on a helper thread
+    while the context and embedding are computed: same answer, no extra reads of the engine."""
+    from rpa_vision.embedding.ocr import FakeOcr
+    from rpa_vision.locate import Locator
+
+    def reads(im: np.ndarray) -> str:
+        return "OK" if im.shape[1] > 2 * im.shape[0] else ""
+
+    screen, truth = scene("moved")
+    target = TargetSpec.from_reference(*_ref_box("btn_ok"), text="OK")
+    plain_ocr, caching_ocr = FakeOcr(reads), FakeOcr(reads, cache_entries=64)
+    plain = Locator(ocr=plain_ocr).locate(target, screen)[0]
+    target = TargetSpec.from_reference(*_ref_box("btn_ok"), text="OK")
+    ahead = Locator(ocr=caching_ocr).locate(target, screen)[0]
+    assert hit(ahead.box, truth["btn_ok"]) and ahead.box == plain.box
+    assert ahead.evidence["text"] == plain.evidence["text"] == 1.0
+    assert ahead.confidence == pytest.approx(plain.confidence, abs=1e-6)
+    assert caching_ocr.hits >= 1  # the read made ahead answered ``_text``
+    assert caching_ocr.calls <= plain_ocr.calls + 1
+
+
 def test_read_text_is_what_a_recording_stores() -> None:
     class Reader:
         def read(self, images: list[np.ndarray]) -> list[str]:
