@@ -155,7 +155,8 @@ def fit_window(
         tried.add(s)
         if rw * s >= sw or rh * s >= sh:
             continue
-        got = try_scale(s, s)
+        # once a scale fits well, the others are only tried around its placement
+        got = try_scale(s, s, best[1] if best is not None and best[0] >= _GOOD else None)
         if got is not None and (best is None or got[0] > best[0]):
             best = (got[0], got[1], s, s)
             if best[0] >= SURE:  # the window as it was (moved, re-themed): nothing to search
