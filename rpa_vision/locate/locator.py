@@ -1,10 +1,12 @@
 """The Locator: find a recorded target on the current screen.
 
-Cheap evidence first: multi-scale gradient template peaks, region proposals and positions
-predicted from anchors and the last hit are pooled, suppressed, and scored by exact appearance
-(gray and gradient correlation), shape and position. Only the best few then get the expensive
-signals: the surroundings (context), the embedding, and OCR text. The fused score becomes a
-calibrated confidence that includes the margin to the runner-up (see ``calibration``).
+The recorded window is found first (``window``): once it is, the target is only searched inside
+it, at its scale when the fit is sure. Cheap evidence next: gradient template peaks, region
+proposals and positions predicted from the window, anchors and the last hit are pooled,
+suppressed, and scored by exact appearance (gray and gradient correlation), shape and position.
+Only the best few then get the expensive signals: the surroundings (context), the embedding, and
+OCR text (the best candidate's read ahead on a helper thread meanwhile). The fused score becomes
+a calibrated confidence that includes the margin to the runner-up (see ``calibration``).
 """
 
 from __future__ import annotations
