@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -51,11 +50,11 @@ def xcalc_shot(
 ) -> tuple[np.ndarray, list[Box]]:
     """A screenshot with ``app`` running (options ``args``) and the boxes of xcalc's keypad buttons
     (row by row; empty for other apps)."""
-    from rpa_vision.testbed.xdotool import XDo, window_tree
+    from rpa_vision.testbed.apps import start_and_wait
+    from rpa_vision.testbed.xdotool import window_tree
 
-    proc = subprocess.Popen([app, *args], env=server.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, wid = start_and_wait([app, *args], title, server.env, timeout=15)
     try:
-        wid = XDo(server.env).search(title, timeout=15)
         time.sleep(0.8)
         wins = window_tree(wid, server.env) if app == "xcalc" else []
         img = _grab(server.env)

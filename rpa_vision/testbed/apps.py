@@ -114,6 +114,37 @@ def _wait_window(
     raise AppLaunchError(f"no window {name!r} appeared within {timeout:.0f} s")
 
 
+def start_and_wait(
+    args: Sequence[str], window_name: str, env: dict[str, str], *, timeout: float = 15.0, attempts: int = 2
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start ``args`` and wait for its window named ``window_name``: ``(process, window id)``.
+    When no window shows within ``timeout``, the program is stopped and started again
+    (``attempts`` times in all; in a long test run an X client now and then never showed its
+    window). A program that exits first is reported with what it printed (``AppLaunchError``)."""
+    last: AppLaunchError | None = None
+    for _ in range(max(1, attempts)):
+        with tempfile.NamedTemporaryFile(prefix="rpa-app-", suffix=".log", delete=False) as err:
+            log_path = Path(err.name)
+            try:
+                proc = subprocess.Popen(list(args), env=env, stdout=subprocess.DEVNULL, stderr=err)
+            except OSError as exc:
+                log_path.unlink(missing_ok=True)
+                raise AppLaunchError(f"cannot start {args[0]}: {exc}") from exc
+        try:
+            wid = _wait_window(window_name, env, proc, timeout, stderr_file=log_path)
+            return proc, wid
+        except AppLaunchError as exc:
+            exited = proc.poll() is not None  # it ended on its own: starting it again will not help
+            _stop(proc)
+            if exited:
+                raise
+            last = exc
+        finally:
+            log_path.unlink(missing_ok=True)
+    assert last is not None
+    raise last
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 
 import numpy as np
@@ -26,39 +25,23 @@ def _grab(display: str) -> Frame:
 
 
 @pytest.fixture()
-def xcalc(xvfb, tmp_path):
+def xcalc(xvfb):
     if shutil.which("xcalc") is None or shutil.which("xdotool") is None:
         pytest.skip("xcalc/xdotool missing")
-    from rpa_vision.testbed.xdotool import XDo, XToolError, window_box, window_tree
+    from rpa_vision.testbed.apps import start_and_wait
+    from rpa_vision.testbed.xdotool import XDo, window_box, window_tree
 
-    procs = []
+    title = f"rpa-vision-perception-{os.getpid()}-{time.monotonic_ns()}"  # ours, not another test's
+    proc, wid = start_and_wait(["xcalc", "-title", title, "-geometry", "+300+200"], title, xvfb.env, timeout=20.0)
     try:
-        for attempt in range(2):  # a loaded machine may start the first one too slowly
-            title = f"rpa-vision-perception-{os.getpid()}-{time.monotonic_ns()}"  # ours, not another test's
-            err_path = tmp_path / f"xcalc-{attempt}.log"
-            with open(err_path, "wb") as err:  # the child keeps its own copy of the descriptor
-                procs.append(subprocess.Popen(["xcalc", "-title", title, "-geometry", "+300+200"], env=xvfb.env,
-                                              stdout=subprocess.DEVNULL, stderr=err))
-            xd = XDo(xvfb.env)
-            try:
-                wid = xd.search(title, timeout=20.0)
-                break
-            except XToolError as exc:
-                code = procs[-1].poll()
-                procs[-1].terminate()
-                procs[-1].wait(timeout=5)
-                said = err_path.read_text(errors="replace").strip()[-500:]
-                if attempt == 1:  # say why: did xcalc exit (and what did it print) or never map?
-                    raise XToolError(f"{exc}; xcalc {'exited ' + str(code) if code is not None else 'still ran'}"
-                                     f" on {xvfb.env.get('DISPLAY')}: {said or 'no output'}") from exc
+        xd = XDo(xvfb.env)
         top = window_box(wid, xvfb.env)
         buttons = [w.box for w in window_tree(wid, xvfb.env) if w.depth == 1 and w.box.height < 0.2 * top.height]
         time.sleep(0.5)
         yield xvfb, xd, buttons
     finally:
-        for p in procs:
-            p.terminate()
-            p.wait(timeout=5)
+        proc.terminate()
+        proc.wait(timeout=5)
 
 
 def test_incremental_perception_of_a_changing_calculator(xcalc):

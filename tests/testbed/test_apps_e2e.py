@@ -84,3 +84,36 @@ def test_testapp_boxes_are_physical_and_clickable(env: dict[str, str], tmp_path:
             assert any(e["widget"] == widget for e in events), events
         # the look-alike's twin was not touched
         assert not any(e["widget"] == "chk_confirm_shipping" for e in events)
+
+
+def test_start_and_wait_reports_a_program_that_exits(env: dict[str, str]) -> None:
+    from rpa_vision.testbed.apps import AppLaunchError, start_and_wait
+
+    with pytest.raises(AppLaunchError, match=r"exited with code 3.*cannot open the font"):
+        start_and_wait(["sh", "-c", "echo cannot open the font >&2; exit 3"], "never", env, timeout=5)
+
+
+def test_start_and_wait_starts_a_silent_program_again_then_gives_up(env: dict[str, str], tmp_path: Path) -> None:
+    from rpa_vision.testbed.apps import AppLaunchError, start_and_wait
+
+    starts = tmp_path / "starts"
+    prog = ["sh", "-c", f"echo x >> {starts}; exec sleep 30"]  # never shows a window
+    t0 = time.monotonic()
+    with pytest.raises(AppLaunchError, match="no window 'rpa-never-shown'"):
+        start_and_wait(prog, "rpa-never-shown", env, timeout=1.0, attempts=2)
+    assert starts.read_text().count("x") == 2  # started twice
+    assert time.monotonic() - t0 < 15  # and each one stopped, not waited for
+
+
+def test_start_and_wait_finds_xcalc(env: dict[str, str]) -> None:
+    if shutil.which("xcalc") is None:
+        pytest.skip("xcalc missing")
+    from rpa_vision.testbed.apps import start_and_wait
+
+    title = f"rpa-start-{time.monotonic_ns()}"
+    proc, wid = start_and_wait(["xcalc", "-title", title], title, env, timeout=15)
+    try:
+        assert wid > 0 and proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
