@@ -58,23 +58,18 @@ def ncc(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     if mask is not None:
         m = mask.ravel() > 0
         x, y = x[m], y[m]
-    if x.size < 2:
-        return 0.0
-    x = x - x.mean()
-    y = y - y.mean()
-    nx, ny = float(np.sqrt(np.dot(x, x))), float(np.sqrt(np.dot(y, y)))
-    tiny = 1e-3 * np.sqrt(x.size)
-    if nx < tiny and ny < tiny:
-        return 1.0
-    if nx < tiny or ny < tiny:
-        return 0.0
-    return float(np.dot(x, y) / (nx * ny))
+    return _Normed(x).ncc(y)
+
+
+def _int_box(box: Box) -> tuple[int, int, int, int]:
+    """``box`` rounded to whole pixels, at least one pixel wide and high (what every crop cuts)."""
+    x1, y1 = int(round(box.x1)), int(round(box.y1))
+    return x1, y1, max(x1 + 1, int(round(box.x2))), max(y1 + 1, int(round(box.y2)))
 
 
 def crop_padded(img: np.ndarray, box: Box) -> np.ndarray:
     """Pixels inside ``box`` (integer-rounded); parts outside the image are zero."""
-    x1, y1 = int(round(box.x1)), int(round(box.y1))
-    x2, y2 = max(x1 + 1, int(round(box.x2))), max(y1 + 1, int(round(box.y2)))
+    x1, y1, x2, y2 = _int_box(box)
     h, w = img.shape[:2]
     out = np.zeros((y2 - y1, x2 - x1, *img.shape[2:]), img.dtype)
     sx1, sy1, sx2, sy2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
@@ -110,8 +105,9 @@ class _Normed:
 
 
 class Appearance:
-    """A template's side of ``appearance`` (its smoothed gray and gradient, centred and normed),
-    prepared once: a locate scores a hundred candidates or more against the same template."""
+    """How alike a candidate patch looks to a template: the template's side (its smoothed gray
+    and gradient, centred and normed) prepared once, as a locate scores a hundred candidates or
+    more against the same template."""
 
     def __init__(self, t_gray: np.ndarray, t_grad: np.ndarray) -> None:
         self.h, self.w = t_gray.shape[:2]
@@ -129,13 +125,6 @@ class Appearance:
         return g, d
 
 
-def appearance(t_gray: np.ndarray, t_grad: np.ndarray, c_gray: np.ndarray) -> tuple[float, float]:
-    """(gray |ncc|, gradient ncc) of a candidate patch resized to the template's size (its
-    gradient taken after resizing, like the template's). ``Appearance`` prepares the template
-    side once for many candidates."""
-    return Appearance(t_gray, t_grad).score(c_gray)
-
-
 class LazyGradient:
     """``gradient(gray)`` of a large image, computed only inside the boxes asked for: a locate
     needs the recorded screen's gradient around the target and its window, not all of it.
@@ -151,8 +140,7 @@ class LazyGradient:
         self.shape: tuple[int, int] = (gray.shape[0], gray.shape[1])
 
     def crop(self, box: Box) -> np.ndarray:
-        x1, y1 = int(round(box.x1)), int(round(box.y1))
-        x2, y2 = max(x1 + 1, int(round(box.x2))), max(y1 + 1, int(round(box.y2)))
+        x1, y1, x2, y2 = _int_box(box)
         h, w = self.shape
         m = self._MARGIN
         ex1, ey1, ex2, ey2 = max(0, x1 - m), max(0, y1 - m), min(w, x2 + m), min(h, y2 + m)
@@ -185,8 +173,7 @@ def orientation_descriptor(bgr: np.ndarray, cells: int = 4, bins: int = 8, size:
 
 def _inside(shape: tuple[int, int], box: Box) -> np.ndarray:
     """``crop_padded(np.ones(shape, np.uint8), box)`` without the image-sized array of ones."""
-    x1, y1 = int(round(box.x1)), int(round(box.y1))
-    x2, y2 = max(x1 + 1, int(round(box.x2))), max(y1 + 1, int(round(box.y2)))
+    x1, y1, x2, y2 = _int_box(box)
     h, w = shape
     out = np.zeros((y2 - y1, x2 - x1), np.uint8)
     sx1, sy1, sx2, sy2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)

@@ -330,16 +330,16 @@ class Locator:
     def _proposals(self, target: TargetSpec, scr: _Screen, scales: list[float]) -> list[Proposal]:
         cfg = self.config
         t_gray, _ = self._target_feats(target)
+        twh = (float(t_gray.shape[1]), float(t_gray.shape[0]))
         fit = self._window(target, scr, scales)
         sh, sw = scr.gray.shape[:2]
-        area = search_area(fit, (float(t_gray.shape[1]), float(t_gray.shape[0])), (sw, sh))
+        area = search_area(fit, twh, (sw, sh))
         props = template_proposals(
             scr.pyramid, t_gray, _near_fit(scales, fit),
             min_side=cfg.coarse_min_side, min_factor=cfg.coarse_min_factor,
             max_factor=cfg.coarse_max_factor, threshold=cfg.peak_threshold, per_scale=cfg.peaks_per_scale,
             area=area,
         )
-        twh = (float(t_gray.shape[1]), float(t_gray.shape[0]))
         if cfg.use_contours:
             roi = self._get_roi()
             if roi is not None and scr.frame is not None:

@@ -93,18 +93,16 @@ class RunningApp:
 
 
 def _wait_window(
-    name: str, env: dict[str, str], proc: subprocess.Popen[bytes], timeout: float, *, stderr_file: Path | None = None
+    name: str, env: dict[str, str], proc: subprocess.Popen[bytes], timeout: float, *, stderr_file: Path
 ) -> int:
+    """The window ``name`` of ``proc`` (whose error output goes to ``stderr_file``)."""
     from rpa_vision.testbed.xdotool import XDo, XToolError
 
     deadline = time.monotonic() + timeout
     xdo = XDo(env)
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            if stderr_file is not None:
-                raw = stderr_file.read_bytes() if stderr_file.exists() else b""
-            else:
-                raw = proc.stderr.read() if proc.stderr else b""
+            raw = stderr_file.read_bytes() if stderr_file.exists() else b""
             err = raw.decode(errors="replace").strip()[-1500:]
             raise AppLaunchError(f"{name!r} exited with code {proc.returncode} before showing a window: {err}")
         try:
@@ -182,12 +180,8 @@ def launch_xt(
         args.append("-rv")
     for res in xrm:
         args += ["-xrm", res]
+    proc, wid = start_and_wait(args, window_name, env, timeout=timeout, attempts=1)
     try:
-        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    except OSError as exc:
-        raise AppLaunchError(f"cannot start {program}: {exc}") from exc
-    try:
-        wid = _wait_window(window_name, env, proc, timeout)
         time.sleep(settle)
         yield RunningApp(program, proc, wid, env)
     finally:

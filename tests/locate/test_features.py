@@ -41,14 +41,41 @@ def test_lazy_gradient_wants_one_channel() -> None:
         LazyGradient(np.zeros((10, 10, 3), np.uint8))
 
 
+def _ref_ncc(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Zero-mean normalised correlation written out in float64 (flat patches: 1 if both, 0 if one)."""
+    x, y = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    if mask is not None:
+        x, y = x[mask.ravel() > 0], y[mask.ravel() > 0]
+    if x.size < 2:
+        return 0.0
+    x, y = x - x.mean(), y - y.mean()
+    nx, ny, tiny = np.linalg.norm(x), np.linalg.norm(y), 1e-3 * np.sqrt(x.size)
+    if nx < tiny or ny < tiny:
+        return 1.0 if nx < tiny and ny < tiny else 0.0
+    return float(x @ y / (nx * ny))
+
+
 def _plain(t_gray: np.ndarray, c_gray: np.ndarray) -> tuple[float, float]:
     """The correlation written out without any preparation."""
     h, w = t_gray.shape
     cg = resize_to(c_gray, w, h)
     k = (3, 3) if min(h, w) >= 6 else (1, 1)
-    g = abs(ncc(cv2.GaussianBlur(t_gray, k, 0), cv2.GaussianBlur(cg, k, 0)))
-    d = ncc(cv2.GaussianBlur(gradient(t_gray), k, 0), cv2.GaussianBlur(gradient(cg), k, 0))
+    g = abs(_ref_ncc(cv2.GaussianBlur(t_gray, k, 0), cv2.GaussianBlur(cg, k, 0)))
+    d = _ref_ncc(cv2.GaussianBlur(gradient(t_gray), k, 0), cv2.GaussianBlur(gradient(cg), k, 0))
     return g, d
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_ncc_is_the_zero_mean_normalised_correlation(masked: bool) -> None:
+    img = _image(5)
+    a, b = img[10:50, 20:80], img[12:52, 25:85]
+    mask = (np.arange(a.size).reshape(a.shape) % 3 > 0).astype(np.uint8) if masked else None
+    assert ncc(a, b, mask) == pytest.approx(_ref_ncc(a, b, mask), abs=1e-5)
+    assert ncc(a, a, mask) == pytest.approx(1.0, abs=1e-5)
+    assert ncc(a, 255 - a, mask) == pytest.approx(-1.0, abs=1e-5)
+    flat = np.full_like(a, 7)
+    assert ncc(flat, flat + 3, mask) == 1.0 and ncc(flat, a, mask) == 0.0
+    assert ncc(a[:1, :1], b[:1, :1]) == 0.0  # too few values
 
 
 @pytest.mark.parametrize("cand", [Box(30, 20, 90, 60), Box(28, 22, 95, 58), Box(110, 55, 170, 95),
