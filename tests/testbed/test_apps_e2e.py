@@ -86,11 +86,14 @@ def test_testapp_boxes_are_physical_and_clickable(env: dict[str, str], tmp_path:
         assert not any(e["widget"] == "chk_confirm_shipping" for e in events)
 
 
-def test_start_and_wait_reports_a_program_that_exits(env: dict[str, str]) -> None:
+def test_start_and_wait_reports_a_program_that_exits(env: dict[str, str], tmp_path: Path) -> None:
     from rpa_vision.testbed.apps import AppLaunchError, start_and_wait
 
+    starts = tmp_path / "starts"
     with pytest.raises(AppLaunchError, match=r"exited with code 3.*cannot open the font"):
-        start_and_wait(["sh", "-c", "echo cannot open the font >&2; exit 3"], "never", env, timeout=5)
+        start_and_wait(["sh", "-c", f"echo x >> {starts}; echo cannot open the font >&2; exit 3"], "never", env,
+                       timeout=5)
+    assert starts.read_text().count("x") == 2  # tried again once (an X client can fail transiently)
 
 
 def test_start_and_wait_starts_a_silent_program_again_then_gives_up(env: dict[str, str], tmp_path: Path) -> None:
